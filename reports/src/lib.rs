@@ -1,0 +1,1 @@
+//! rpcbench results schema and reports (filled in by the report issue).

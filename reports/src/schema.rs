@@ -1,0 +1,502 @@
+//! The typed, versioned results schema shared by every producer and consumer.
+//!
+//! Units are in the field names: `_ns` is nanoseconds, `_bytes` is bytes, `_rps` is requests per
+//! second. Histograms are stored as data (HdrHistogram V2 + DEFLATE, base64) so any percentile
+//! can be recomputed and runs can be merged.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
+use serde::{Deserialize, Serialize};
+
+/// Version of every JSON document in this module. Bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Significant digits of every latency histogram.
+pub const HISTOGRAM_SIGFIG: u8 = 3;
+/// Highest trackable latency: 10 minutes in nanoseconds.
+pub const HISTOGRAM_MAX_NS: u64 = 600_000_000_000;
+
+/// Errors reading or writing results files.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+    #[error("{path} is not a valid results file: {source}")]
+    Parse { path: PathBuf, source: serde_json::Error },
+    #[error("{path} has schema version {found}, this rpcbench reads version {expected}")]
+    Version { path: PathBuf, found: u32, expected: u32 },
+    #[error("corrupt histogram: {0}")]
+    Histogram(String),
+}
+
+/// A latency percentile. Serialized as `p50`, `p90`, `p99`, `p99.9`, `p99.99`, `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Percentile {
+    #[serde(rename = "p50")]
+    P50,
+    #[serde(rename = "p90")]
+    P90,
+    #[serde(rename = "p99")]
+    P99,
+    #[serde(rename = "p99.9")]
+    P999,
+    #[serde(rename = "p99.99")]
+    P9999,
+    #[serde(rename = "max")]
+    Max,
+}
+
+impl Percentile {
+    pub const ALL: [Percentile; 6] =
+        [Percentile::P50, Percentile::P90, Percentile::P99, Percentile::P999, Percentile::P9999, Percentile::Max];
+
+    /// The quantile in `0..=1`.
+    pub fn quantile(self) -> f64 {
+        match self {
+            Percentile::P50 => 0.5,
+            Percentile::P90 => 0.9,
+            Percentile::P99 => 0.99,
+            Percentile::P999 => 0.999,
+            Percentile::P9999 => 0.9999,
+            Percentile::Max => 1.0,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Percentile::P50 => "p50",
+            Percentile::P90 => "p90",
+            Percentile::P99 => "p99",
+            Percentile::P999 => "p99.9",
+            Percentile::P9999 => "p99.99",
+            Percentile::Max => "max",
+        }
+    }
+}
+
+/// Summary statistics of one latency histogram, in nanoseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencyStats {
+    pub count: u64,
+    pub min_ns: u64,
+    pub mean_ns: f64,
+    pub stdev_ns: f64,
+    pub percentiles_ns: BTreeMap<Percentile, u64>,
+}
+
+impl LatencyStats {
+    pub fn from_histogram(h: &Histogram<u64>) -> Self {
+        LatencyStats {
+            count: h.len(),
+            min_ns: if h.is_empty() { 0 } else { h.min() },
+            mean_ns: h.mean(),
+            stdev_ns: h.stdev(),
+            percentiles_ns: Percentile::ALL
+                .into_iter()
+                .map(|p| {
+                    let v = if p == Percentile::Max { h.max() } else { h.value_at_quantile(p.quantile()) };
+                    (p, v)
+                })
+                .collect(),
+        }
+    }
+
+    pub fn get(&self, p: Percentile) -> Option<u64> {
+        self.percentiles_ns.get(&p).copied()
+    }
+}
+
+/// An HdrHistogram stored as data: V2 + DEFLATE serialization, base64 (standard alphabet) —
+/// the same format HdrHistogram's own log tools use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EncodedHistogram {
+    /// Unit of recorded values; always `ns`.
+    pub unit: String,
+    pub significant_digits: u8,
+    /// `hdr-v2-deflate-base64`.
+    pub format: String,
+    pub data: String,
+}
+
+impl EncodedHistogram {
+    pub const FORMAT: &'static str = "hdr-v2-deflate-base64";
+
+    pub fn encode(h: &Histogram<u64>) -> Result<Self, SchemaError> {
+        let mut bytes = Vec::new();
+        V2DeflateSerializer::new()
+            .serialize(h, &mut bytes)
+            .map_err(|e| SchemaError::Histogram(format!("{e:?}")))?;
+        Ok(EncodedHistogram {
+            unit: "ns".into(),
+            significant_digits: h.sigfig(),
+            format: Self::FORMAT.into(),
+            data: base64::engine::general_purpose::STANDARD.encode(bytes),
+        })
+    }
+
+    pub fn decode(&self) -> Result<Histogram<u64>, SchemaError> {
+        if self.format != Self::FORMAT {
+            return Err(SchemaError::Histogram(format!("unknown histogram format {:?}", self.format)));
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&self.data)
+            .map_err(|e| SchemaError::Histogram(format!("bad base64: {e}")))?;
+        Deserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|e| SchemaError::Histogram(format!("{e:?}")))
+    }
+}
+
+/// The three RPCs of the `Bench` service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rpc {
+    Echo,
+    Fetch,
+    Upload,
+}
+
+impl Rpc {
+    pub const ALL: [Rpc; 3] = [Rpc::Echo, Rpc::Fetch, Rpc::Upload];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rpc::Echo => "echo",
+            Rpc::Fetch => "fetch",
+            Rpc::Upload => "upload",
+        }
+    }
+}
+
+/// What each request carries.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Workload {
+    pub rpc: Rpc,
+    /// Catalogue shape name (`small`, `logs`, `mesh`, `nested`, `metrics`, `blob`).
+    pub shape: String,
+    /// Target protobuf-encoded payload size in bytes.
+    pub size: u64,
+    pub seed: u64,
+}
+
+/// How load is offered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "lowercase")]
+pub enum LoadMode {
+    /// `concurrency` requests in flight over `connections` connections, each sent as soon as
+    /// the previous one on its slot completed.
+    Closed { connections: u32, concurrency: u32 },
+    /// A fixed schedule of `rate_rps` requests per second over `connections` connections;
+    /// latency is measured from each request's intended send time.
+    Open { connections: u32, rate_rps: f64 },
+}
+
+/// Everything that defines one `rpcbench load` execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadConfig {
+    /// Variant id, e.g. `grpc-proto-h2`.
+    pub variant: String,
+    pub target: String,
+    pub workload: Workload,
+    #[serde(flatten)]
+    pub mode: LoadMode,
+    /// Measured phase length (absent when bounded by `requests`).
+    pub duration_ns: Option<u64>,
+    /// Measured phase request count (absent when bounded by `duration_ns`).
+    pub requests: Option<u64>,
+    pub warmup_ns: u64,
+    pub timeout_ns: u64,
+    /// Every n-th response is checked for correctness (echo equality / digest match).
+    pub check_every: u64,
+}
+
+/// Kinds of failed requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    Connect,
+    Timeout,
+    HttpStatus,
+    GrpcStatus,
+    Transport,
+    Decode,
+    WrongAnswer,
+}
+
+/// Where the time and bytes of one load went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadSummary {
+    /// False when the run stopped early (server died, too many errors, interrupted).
+    pub complete: bool,
+    pub incomplete_reason: Option<String>,
+    /// Requests completed successfully in the measured phase.
+    pub ok: u64,
+    /// Failed requests by kind, in the measured phase.
+    pub errors: BTreeMap<ErrorKind, u64>,
+    /// Responses whose content was checked (and found right).
+    pub checked: u64,
+    pub elapsed_ns: u64,
+    pub achieved_rps: f64,
+    /// Open loop only: the requested rate.
+    pub target_rps: Option<f64>,
+    /// Open loop only: requests sent later than their intended time by more than
+    /// [`LATE_SEND_THRESHOLD_NS`].
+    pub late_sends: Option<u64>,
+    /// Completion minus intended send time (open loop only): coordinated-omission corrected.
+    pub latency_corrected: Option<LatencyStats>,
+    /// Completion minus actual send time: the uncorrected service time.
+    pub latency_service: LatencyStats,
+    /// Actual minus intended send time (open loop only).
+    pub pacer_lag: Option<LatencyStats>,
+    /// Client process CPU (user + system) divided by completed requests.
+    pub client_cpu_ns_per_request: Option<f64>,
+}
+
+/// A send later than this after its intended time counts as late.
+pub const LATE_SEND_THRESHOLD_NS: u64 = 1_000_000;
+
+/// Serialized histograms of one load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadHistograms {
+    pub corrected: Option<EncodedHistogram>,
+    pub service: EncodedHistogram,
+    pub pacer_lag: Option<EncodedHistogram>,
+}
+
+/// The `--json` output of `rpcbench load`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadReport {
+    pub schema_version: u32,
+    pub config: LoadConfig,
+    pub provenance: Provenance,
+    pub summary: LoadSummary,
+    pub histograms: LoadHistograms,
+}
+
+/// Where and how a result was produced.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Provenance {
+    pub rpcbench_version: String,
+    pub git_commit: Option<String>,
+    pub git_dirty: Option<bool>,
+    /// Output of `rustc -vV`.
+    pub rustc: Option<String>,
+    /// `release`, `debug` or `bench`.
+    pub build_profile: String,
+    pub cpu_model: Option<String>,
+    pub cores: u32,
+    pub kernel: Option<String>,
+    pub hostname: Option<String>,
+    /// CPUs the servers were pinned to (absent when unpinned).
+    pub server_cpus: Option<Vec<usize>>,
+    /// CPUs the load generator was pinned to (absent when unpinned).
+    pub client_cpus: Option<Vec<usize>>,
+    pub command: Vec<String>,
+    /// RFC 3339 UTC.
+    pub started_at: String,
+    pub finished_at: Option<String>,
+}
+
+/// Server-side accounting of one load point, from the server child process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerStats {
+    /// Server process CPU time (user + system) during the measured phase / completed requests.
+    pub cpu_ns_per_request: Option<f64>,
+    /// Peak resident set of the server process (VmHWM) at the end of the point.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// Bytes on the wire per completed request, counted at the client's sockets (HTTP headers and
+/// framing included; TCP/IP headers excluded).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireStats {
+    pub request_bytes_per_request: f64,
+    pub response_bytes_per_request: f64,
+}
+
+/// The kind of load point in a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PointKind {
+    /// Closed loop at the scenario's concurrency: the maximum throughput point.
+    MaxThroughput,
+    /// Open loop at a fixed rate shared by every variant.
+    FixedRate { rate_rps: f64 },
+    /// Open loop as a fraction of this variant's measured maximum (sweeps).
+    Sweep { fraction: f64, rate_rps: f64 },
+}
+
+/// One measured point of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointResult {
+    /// Stable id, e.g. `rest-json-h1/echo/small/256B/max/rep0`.
+    pub id: String,
+    pub variant: String,
+    pub workload: Workload,
+    pub point: PointKind,
+    pub repetition: u32,
+    pub load: LoadReport,
+    pub server: ServerStats,
+    pub wire: Option<WireStats>,
+    /// `.hgrm` file of the corrected (or, closed loop, service) latency, relative to the run dir.
+    pub hgrm_file: Option<String>,
+    /// Set when the point failed; its partial measurements are still in `load`.
+    pub error: Option<String>,
+}
+
+/// Loopback floor measured on the machine before the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhysicalFloor {
+    /// Round trips of 1-byte messages over one loopback TCP connection with TCP_NODELAY.
+    pub tcp_ping_pong: LatencyStats,
+}
+
+/// `results.json` of `rpcbench run`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResults {
+    pub schema_version: u32,
+    /// Preset name or scenario file.
+    pub scenario_name: String,
+    /// The scenario exactly as run.
+    pub scenario: serde_json::Value,
+    pub provenance: Provenance,
+    /// Fairness settings applied identically to every server variant.
+    pub server_settings: serde_json::Value,
+    pub floor: Option<PhysicalFloor>,
+    pub points: Vec<PointResult>,
+    /// False when the run stopped early; every point measured before that is still here.
+    pub complete: bool,
+    pub errors: Vec<String>,
+}
+
+/// One row of the encoded-size table written by the codec benches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EncodedSize {
+    pub shape: String,
+    /// Size label as used in bench ids, e.g. `16KiB`.
+    pub size_label: String,
+    pub target_size: u64,
+    pub json_bytes: u64,
+    pub protobuf_bytes: u64,
+    pub json_gzip_bytes: u64,
+    pub protobuf_gzip_bytes: u64,
+    pub json_zstd_bytes: u64,
+    pub protobuf_zstd_bytes: u64,
+}
+
+/// `encoded-sizes.json`, written next to criterion's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EncodedSizes {
+    pub schema_version: u32,
+    pub gzip_level: u32,
+    pub zstd_level: i32,
+    pub rows: Vec<EncodedSize>,
+}
+
+/// Writes `value` as pretty JSON atomically: a temporary file in the same directory, fsync,
+/// then rename, so a reader never sees a half-written file and a crash never loses the old one.
+pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<(), SchemaError> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| SchemaError::Parse { path: path.into(), source: e })?;
+    write_atomic(path, &bytes)
+}
+
+/// Writes bytes atomically (temporary file + fsync + rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SchemaError> {
+    use std::io::Write as _;
+    let wrap = |source| SchemaError::Write { path: path.into(), source };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(wrap)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(wrap)?;
+    tmp.write_all(bytes).map_err(wrap)?;
+    tmp.as_file().sync_all().map_err(wrap)?;
+    tmp.persist(path).map_err(|e| wrap(e.error))?;
+    Ok(())
+}
+
+/// Any results document that carries a `schema_version`.
+pub trait Versioned: serde::de::DeserializeOwned {
+    fn schema_version(&self) -> u32;
+}
+
+impl Versioned for RunResults {
+    fn schema_version(&self) -> u32 {
+        self.schema_version
+    }
+}
+impl Versioned for LoadReport {
+    fn schema_version(&self) -> u32 {
+        self.schema_version
+    }
+}
+impl Versioned for EncodedSizes {
+    fn schema_version(&self) -> u32 {
+        self.schema_version
+    }
+}
+
+/// Reads and version-checks a results document, naming the file in every error.
+pub fn read_json<T: Versioned>(path: &Path) -> Result<T, SchemaError> {
+    let bytes = std::fs::read(path).map_err(|source| SchemaError::Read { path: path.into(), source })?;
+    // Check the version first so an old file gets the version error, not a field error.
+    #[derive(Deserialize)]
+    struct Header {
+        schema_version: Option<u32>,
+    }
+    let header: Header =
+        serde_json::from_slice(&bytes).map_err(|source| SchemaError::Parse { path: path.into(), source })?;
+    match header.schema_version {
+        Some(SCHEMA_VERSION) => {}
+        found => {
+            return Err(SchemaError::Version { path: path.into(), found: found.unwrap_or(0), expected: SCHEMA_VERSION });
+        }
+    }
+    serde_json::from_slice(&bytes).map_err(|source| SchemaError::Parse { path: path.into(), source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_round_trips() {
+        let mut h = Histogram::<u64>::new_with_bounds(1, HISTOGRAM_MAX_NS, HISTOGRAM_SIGFIG).unwrap();
+        for v in [1_000u64, 20_000, 20_500, 5_000_000] {
+            h.record(v).unwrap();
+        }
+        let enc = EncodedHistogram::encode(&h).unwrap();
+        let back = enc.decode().unwrap();
+        assert_eq!(back, h);
+        assert_eq!(LatencyStats::from_histogram(&back).get(Percentile::Max), Some(h.max()));
+        let bad = EncodedHistogram { data: "!!".into(), ..enc };
+        assert!(bad.decode().is_err());
+    }
+
+    #[test]
+    fn percentile_names() {
+        let json = serde_json::to_string(&Percentile::ALL).unwrap();
+        assert_eq!(json, r#"["p50","p90","p99","p99.9","p99.99","max"]"#);
+    }
+
+    #[test]
+    fn atomic_write_and_versioned_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sizes.json");
+        let doc = EncodedSizes { schema_version: SCHEMA_VERSION, gzip_level: 6, zstd_level: 3, rows: vec![] };
+        write_json_atomic(&path, &doc).unwrap();
+        assert_eq!(read_json::<EncodedSizes>(&path).unwrap(), doc);
+        std::fs::write(&path, r#"{"schema_version": 99}"#).unwrap();
+        assert!(matches!(read_json::<EncodedSizes>(&path), Err(SchemaError::Version { found: 99, .. })));
+        std::fs::write(&path, "{ truncated").unwrap();
+        assert!(matches!(read_json::<EncodedSizes>(&path), Err(SchemaError::Parse { .. })));
+        assert!(matches!(read_json::<EncodedSizes>(&dir.path().join("nope")), Err(SchemaError::Read { .. })));
+    }
+}

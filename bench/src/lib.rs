@@ -6,5 +6,9 @@
 
 pub mod cli;
 pub mod client;
+pub mod load;
+pub mod loadcmd;
+pub mod pin;
+pub mod provenance;
 pub mod serve;
 pub mod server_process;

@@ -5,6 +5,7 @@
 //! or RPC framework; producers (`rpcbench load`, `rpcbench run`, the codec benches) write the
 //! types in [`schema`], and everything here is a pure function of those files.
 
+pub mod hgrm;
 pub mod schema;
 
 pub use schema::*;

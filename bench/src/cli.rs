@@ -27,6 +27,54 @@ pub enum Command {
     /// latency into HdrHistograms. Exit code: 0 done, 1 could not start, 3 stopped early
     /// (partial results written, marked incomplete).
     Load(LoadArgs),
+    /// The main job: start every variant as a pinned child process, run the workload matrix
+    /// (variants interleaved, repetitions), write results.json + .hgrm files into
+    /// reports/runs/<UTC timestamp>-<commit>/, and render the report. Exit code: 0 complete,
+    /// 1 could not run, 3 incomplete (every point measured so far is kept).
+    Run(RunArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Built-in scenario [default: quick]
+    #[arg(long, value_enum, conflicts_with = "scenario")]
+    pub preset: Option<crate::scenario::Preset>,
+
+    /// Scenario file (TOML, same structure as `--print-scenario` prints)
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+
+    /// Print a preset as TOML (a starting point for --scenario) and exit
+    #[arg(long, value_enum, value_name = "PRESET", conflicts_with_all = ["preset", "scenario"])]
+    pub print_scenario: Option<crate::scenario::Preset>,
+
+    /// Directory that receives one sub-directory per run
+    #[arg(long, default_value = "reports/runs", value_name = "DIR")]
+    pub output_dir: PathBuf,
+
+    /// CPUs for the servers [default: first half of this process's CPUs, CPU 0 on 2 cores]
+    #[arg(long, value_name = "LIST")]
+    pub server_cpus: Option<String>,
+
+    /// CPUs for the load generator [default: second half, CPU 1 on 2 cores]
+    #[arg(long, value_name = "LIST")]
+    pub client_cpus: Option<String>,
+
+    /// Do not pin anything
+    #[arg(long, conflicts_with_all = ["server_cpus", "client_cpus"])]
+    pub no_pin: bool,
+
+    /// Criterion results to include in the report
+    #[arg(long, default_value = "target/criterion", value_name = "DIR")]
+    pub criterion_dir: PathBuf,
+
+    /// No progress lines (default when CI is set)
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Server and client fairness settings, applied identically to every variant
+    #[command(flatten)]
+    pub settings: ServerSettings,
 }
 
 #[derive(Debug, clap::Args)]

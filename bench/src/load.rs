@@ -70,6 +70,8 @@ pub struct LoadSpec {
     pub check_every: u64,
     /// Client-side fairness settings (TCP_NODELAY, HTTP/2 windows, body limit).
     pub settings: ServerSettings,
+    /// The server's process, when known: its CPU time over the measured phase is recorded.
+    pub server_pid: Option<u32>,
 }
 
 /// Why a load could not start.
@@ -147,6 +149,8 @@ impl Recorder {
 #[derive(Debug, Clone)]
 pub struct LoadOutcome {
     pub summary: LoadSummary,
+    /// CPU time the server process used during the measured phase (when `server_pid` is set).
+    pub server_cpu_ns: Option<u64>,
     pub recorder: Recorder,
     pub pacing: Pacing,
 }
@@ -290,11 +294,14 @@ pub async fn run(
 
     // Snapshot CPU and wire counters when the measured phase begins. Workers never record a
     // request due before that instant, so the histograms start empty after the warm-up.
+    let server_cpu = move || spec.server_pid.and_then(crate::procfs::cpu_ns);
     let baseline = {
         let counters = Arc::clone(&counters);
+        let server_pid = spec.server_pid;
         tokio::spawn(async move {
             tokio::time::sleep_until(measure_start.into()).await;
-            (cpu_time(), counters.snapshot(), Instant::now())
+            let server = server_pid.and_then(crate::procfs::cpu_ns);
+            (cpu_time(), counters.snapshot(), Instant::now(), server)
         })
     };
 
@@ -338,17 +345,18 @@ pub async fn run(
         }
     }
     let finished = Instant::now();
+    let server_cpu_end = server_cpu();
     if let Some(p) = progress_task {
         p.abort();
     }
-    let (cpu_start, wire_start, measured_from) = if baseline.is_finished() {
+    let (cpu_start, wire_start, measured_from, server_cpu_start) = if baseline.is_finished() {
         baseline
             .await
-            .unwrap_or_else(|_| (cpu_time(), counters.snapshot(), finished))
+            .unwrap_or_else(|_| (cpu_time(), counters.snapshot(), finished, server_cpu_end))
     } else {
         // Stopped before the warm-up ended: nothing was measured.
         baseline.abort();
-        (cpu_time(), counters.snapshot(), finished)
+        (cpu_time(), counters.snapshot(), finished, server_cpu_end)
     };
     let cpu_used = cpu_time().saturating_sub(cpu_start);
     let wire_end = counters.snapshot();
@@ -393,8 +401,13 @@ pub async fn run(
             _ => None,
         },
     };
+    let server_cpu_ns = match (server_cpu_start, server_cpu_end) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+        _ => None,
+    };
     Ok(LoadOutcome {
         summary,
+        server_cpu_ns,
         recorder: total,
         pacing: spec.pacing,
     })

@@ -235,6 +235,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
         timeout: *args.timeout,
         check_every: args.check_every.get(),
         settings: args.settings.clone(),
+        server_pid: None,
     };
     let workload = Workload {
         rpc,

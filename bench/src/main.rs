@@ -14,6 +14,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => rpcbench::serve::run(args).map(|()| 0),
         Command::Load(args) => rpcbench::loadcmd::run(args),
+        Command::Run(args) => rpcbench::runcmd::run(args),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

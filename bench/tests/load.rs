@@ -62,6 +62,18 @@ fn assert_histograms_round_trip(report: &LoadReport, what: &str) {
     }
 }
 
+/// The emitted file validates against the published JSON Schema (docs/schema/).
+fn assert_valid_json_schema(path: &Path) {
+    let (_, schema) = rpcbench_reports::json_schemas()
+        .into_iter()
+        .find(|(n, _)| n.starts_with("load-report"))
+        .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{}: {errors:?}", path.display());
+}
+
 fn workers(variant: Variant) -> &'static str {
     if variant.http() == HttpVersion::Http1 {
         "2"
@@ -109,6 +121,7 @@ fn closed_loop_on_every_variant() {
             "{variant}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        assert_valid_json_schema(&json);
         let report: LoadReport = read_json(&json).unwrap();
         assert_eq!(report.summary.ok, 300, "{variant}: exactly the requested count");
         assert_eq!(report.summary.checked, 300, "{variant}: every response checked");
@@ -177,6 +190,7 @@ fn open_loop_on_every_variant() {
             "{variant}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        assert_valid_json_schema(&json);
         let report: LoadReport = read_json(&json).unwrap();
         let s = &report.summary;
         // The schedule has exactly rate × duration slots in the measured phase.

@@ -91,6 +91,21 @@ fn a_run_writes_valid_results_and_leaves_nothing_behind() {
     assert!(processes_with(&marker).is_empty(), "servers left running");
 
     let run = run_dir(&output);
+    let (_, schema) = rpcbench_reports::json_schemas()
+        .into_iter()
+        .find(|(n, _)| n.starts_with("run-results"))
+        .unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("results.json")).unwrap()).unwrap();
+    let errors: Vec<String> = jsonschema::validator_for(&schema)
+        .unwrap()
+        .iter_errors(&doc)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "results.json does not match its schema: {errors:?}"
+    );
     let results: RunResults = read_json(&run.join("results.json")).unwrap();
     assert!(results.complete, "{:?}", results.errors);
     // 2 variants x 2 workloads x (max + common rate + fixed rate)

@@ -44,7 +44,9 @@ pub enum SchemaError {
 }
 
 /// A latency percentile. Serialized as `p50`, `p90`, `p99`, `p99.9`, `p99.99`, `max`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum Percentile {
     #[serde(rename = "p50")]
     P50,
@@ -95,7 +97,7 @@ impl Percentile {
 }
 
 /// Summary statistics of one latency histogram, in nanoseconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LatencyStats {
     pub count: u64,
     pub min_ns: u64,
@@ -132,7 +134,7 @@ impl LatencyStats {
 
 /// An HdrHistogram stored as data: V2 + DEFLATE serialization, base64 (standard alphabet) —
 /// the same format HdrHistogram's own log tools use.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EncodedHistogram {
     /// Unit of recorded values; always `ns`.
     pub unit: String,
@@ -175,7 +177,9 @@ impl EncodedHistogram {
 }
 
 /// The three RPCs of the `Bench` service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Rpc {
     Echo,
@@ -195,7 +199,9 @@ impl Rpc {
 }
 
 /// What each request carries.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Workload {
     pub rpc: Rpc,
     /// Catalogue shape name (`small`, `logs`, `mesh`, `nested`, `metrics`, `blob`).
@@ -206,7 +212,7 @@ pub struct Workload {
 }
 
 /// How load is offered.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "mode", rename_all = "lowercase")]
 pub enum LoadMode {
     /// `concurrency` requests in flight over `connections` connections, each sent as soon as
@@ -218,7 +224,7 @@ pub enum LoadMode {
 }
 
 /// Everything that defines one `rpcbench load` execution.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoadConfig {
     /// Variant id, e.g. `grpc-proto-h2`.
     pub variant: String,
@@ -237,7 +243,9 @@ pub struct LoadConfig {
 }
 
 /// Kinds of failed requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     Connect,
@@ -250,7 +258,7 @@ pub enum ErrorKind {
 }
 
 /// Where the time and bytes of one load went.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoadSummary {
     /// False when the run stopped early (server died, too many errors, interrupted).
     pub complete: bool,
@@ -285,7 +293,7 @@ pub struct LoadSummary {
 pub const LATE_SEND_THRESHOLD_NS: u64 = 1_000_000;
 
 /// Serialized histograms of one load.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoadHistograms {
     pub corrected: Option<EncodedHistogram>,
     pub service: EncodedHistogram,
@@ -293,7 +301,7 @@ pub struct LoadHistograms {
 }
 
 /// The `--json` output of `rpcbench load`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoadReport {
     pub schema_version: u32,
     pub config: LoadConfig,
@@ -303,7 +311,7 @@ pub struct LoadReport {
 }
 
 /// Where and how a result was produced.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Provenance {
     pub rpcbench_version: String,
     pub git_commit: Option<String>,
@@ -327,7 +335,7 @@ pub struct Provenance {
 }
 
 /// Server-side accounting of one load point, from the server child process.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ServerStats {
     /// Server process CPU time (user + system) during the measured phase / completed requests.
     pub cpu_ns_per_request: Option<f64>,
@@ -337,14 +345,14 @@ pub struct ServerStats {
 
 /// Bytes on the wire per completed request, counted at the client's sockets (HTTP headers and
 /// framing included; TCP/IP headers excluded).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WireStats {
     pub request_bytes_per_request: f64,
     pub response_bytes_per_request: f64,
 }
 
 /// The kind of load point in a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PointKind {
     /// Closed loop at the scenario's concurrency: the maximum throughput point.
@@ -356,7 +364,7 @@ pub enum PointKind {
 }
 
 /// One measured point of a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PointResult {
     /// Stable id, e.g. `rest-json-h1/echo/small/256B/max/rep0`.
     pub id: String,
@@ -373,14 +381,14 @@ pub struct PointResult {
 }
 
 /// Loopback floor measured on the machine before the run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PhysicalFloor {
     /// Round trips of 1-byte messages over one loopback TCP connection with TCP_NODELAY.
     pub tcp_ping_pong: LatencyStats,
 }
 
 /// `results.json` of `rpcbench run`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunResults {
     pub schema_version: u32,
     /// Preset name or scenario file.
@@ -398,7 +406,7 @@ pub struct RunResults {
 }
 
 /// One row of the encoded-size table written by the codec benches.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EncodedSize {
     pub shape: String,
     /// Size label as used in bench ids, e.g. `16KiB`.
@@ -413,7 +421,7 @@ pub struct EncodedSize {
 }
 
 /// `encoded-sizes.json`, written next to criterion's output.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EncodedSizes {
     pub schema_version: u32,
     pub gzip_level: u32,
@@ -559,4 +567,22 @@ mod tests {
             Err(SchemaError::Read { .. })
         ));
     }
+}
+
+/// JSON Schemas of the documents in this module, as committed under `docs/schema/`.
+pub fn json_schemas() -> Vec<(&'static str, serde_json::Value)> {
+    vec![
+        (
+            "load-report.schema.json",
+            serde_json::to_value(schemars::schema_for!(LoadReport)).expect("schema"),
+        ),
+        (
+            "run-results.schema.json",
+            serde_json::to_value(schemars::schema_for!(RunResults)).expect("schema"),
+        ),
+        (
+            "encoded-sizes.schema.json",
+            serde_json::to_value(schemars::schema_for!(EncodedSizes)).expect("schema"),
+        ),
+    ]
 }

@@ -510,6 +510,24 @@ pub fn read_json<T: Versioned>(path: &Path) -> Result<T, SchemaError> {
     })
 }
 
+/// JSON Schemas of the documents in this module, as committed under `docs/schema/`.
+pub fn json_schemas() -> Vec<(&'static str, serde_json::Value)> {
+    vec![
+        (
+            "load-report.schema.json",
+            serde_json::to_value(schemars::schema_for!(LoadReport)).expect("schema"),
+        ),
+        (
+            "run-results.schema.json",
+            serde_json::to_value(schemars::schema_for!(RunResults)).expect("schema"),
+        ),
+        (
+            "encoded-sizes.schema.json",
+            serde_json::to_value(schemars::schema_for!(EncodedSizes)).expect("schema"),
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,22 +585,4 @@ mod tests {
             Err(SchemaError::Read { .. })
         ));
     }
-}
-
-/// JSON Schemas of the documents in this module, as committed under `docs/schema/`.
-pub fn json_schemas() -> Vec<(&'static str, serde_json::Value)> {
-    vec![
-        (
-            "load-report.schema.json",
-            serde_json::to_value(schemars::schema_for!(LoadReport)).expect("schema"),
-        ),
-        (
-            "run-results.schema.json",
-            serde_json::to_value(schemars::schema_for!(RunResults)).expect("schema"),
-        ),
-        (
-            "encoded-sizes.schema.json",
-            serde_json::to_value(schemars::schema_for!(EncodedSizes)).expect("schema"),
-        ),
-    ]
 }

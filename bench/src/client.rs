@@ -15,8 +15,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes};
-use http::uri::PathAndQuery;
-use http::{Method, Request, StatusCode, header};
+use http::uri::{Authority, PathAndQuery};
+use http::{HeaderValue, Method, Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -379,7 +379,8 @@ enum Conn {
 /// time, so it cannot.
 pub struct Client {
     variant: Variant,
-    authority: String,
+    authority: Authority,
+    host: HeaderValue,
     max_body: usize,
     conn: Conn,
 }
@@ -402,7 +403,8 @@ impl Client {
         settings: &ServerSettings,
         counters: Arc<WireCounters>,
     ) -> Result<Client, ClientError> {
-        let authority = addr.to_string();
+        let authority = Authority::try_from(addr.to_string()).expect("a socket address is a valid authority");
+        let host = HeaderValue::from_str(authority.as_str()).expect("a socket address is a valid header");
         let conn_err = |message: String| ClientError::Connect {
             variant,
             addr,
@@ -447,6 +449,7 @@ impl Client {
         Ok(Client {
             variant,
             authority,
+            host,
             max_body: settings.max_body_bytes,
             conn,
         })
@@ -466,6 +469,7 @@ impl Client {
         Some(Client {
             variant: self.variant,
             authority: self.authority.clone(),
+            host: self.host.clone(),
             max_body: self.max_body,
             conn,
         })
@@ -525,23 +529,31 @@ impl Client {
         call.decode(&bytes)
     }
 
+    /// Builds a REST request from pre-parsed parts only (no parsing or formatting per call).
     fn rest_request(&self, call: &Call) -> Request<Full<Bytes>> {
-        let mut builder = Request::builder()
-            .method(call.rest_method.clone())
-            .header(header::ACCEPT, call.encoding.media_type());
-        builder = match &self.conn {
-            // HTTP/1.1 needs Host; HTTP/2 needs an absolute URI for :scheme and :authority.
-            Conn::Http1(_) => builder
-                .uri(call.rest_path.clone())
-                .header(header::HOST, &self.authority),
-            _ => builder.uri(format!("http://{}{}", self.authority, call.rest_path)),
-        };
+        let media = HeaderValue::from_static(call.encoding.media_type());
+        let mut req = Request::new(Full::new(call.body.clone()));
+        *req.method_mut() = call.rest_method.clone();
+        let headers = req.headers_mut();
+        headers.insert(header::ACCEPT, media.clone());
         if call.rest_method == Method::POST {
-            builder = builder.header(header::CONTENT_TYPE, call.encoding.media_type());
+            headers.insert(header::CONTENT_TYPE, media);
         }
-        builder
-            .body(Full::new(call.body.clone()))
-            .expect("request parts are valid")
+        // HTTP/1.1 needs Host; HTTP/2 needs an absolute URI for :scheme and :authority.
+        *req.uri_mut() = match &self.conn {
+            Conn::Http1(_) => {
+                req.headers_mut().insert(header::HOST, self.host.clone());
+                Uri::from(call.rest_path.clone())
+            }
+            _ => {
+                let mut parts = http::uri::Parts::default();
+                parts.scheme = Some(http::uri::Scheme::HTTP);
+                parts.authority = Some(self.authority.clone());
+                parts.path_and_query = Some(call.rest_path.clone());
+                Uri::from_parts(parts).expect("scheme, authority and path are valid")
+            }
+        };
+        req
     }
 }
 

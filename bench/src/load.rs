@@ -518,6 +518,19 @@ async fn worker(ctx: WorkerCtx, mut client: Client) {
     }
 }
 
+/// The load generator's runtime: one thread runs everything on a current-thread runtime (no
+/// cross-thread wake-ups); more threads get a multi-thread runtime. Servers are unaffected.
+pub fn client_runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    }
+}
+
 /// CPU time (user + system) of this process so far.
 pub fn cpu_time() -> u64 {
     use nix::sys::resource::{UsageWho, getrusage};

@@ -246,11 +246,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
     let config = load_config(&spec, &args.target, workload);
     let mut provenance = crate::provenance::collect(None, client_cpus);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.settings.effective_worker_threads())
-        .enable_all()
-        .build()
-        .context("cannot start the tokio runtime")?;
+    let runtime = crate::load::client_runtime(args.settings.effective_worker_threads())?;
     let stop = StopHandle::default();
     let outcome = runtime.block_on(async {
         let ctrl_c = {

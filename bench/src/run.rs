@@ -184,11 +184,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
         .client_cpus
         .as_ref()
         .map_or_else(|| opts.settings.effective_worker_threads(), Vec::len);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads.max(1))
-        .enable_all()
-        .build()
-        .context("cannot start the tokio runtime")?;
+    let runtime = crate::load::client_runtime(threads.max(1))?;
 
     let mut ctx = Ctx {
         opts,

@@ -96,7 +96,8 @@ pub fn measure_floor(server_cpus: Option<&[usize]>, round_trips: u32) -> std::io
     })
 }
 
-fn size_label(size: u64) -> String {
+/// `256B`, `16KiB`, `1MiB`: the size labels of ids and file names.
+pub fn size_label(size: u64) -> String {
     if size >= 1 << 20 && size.is_multiple_of(1 << 20) {
         format!("{}MiB", size >> 20)
     } else if size >= 1024 && size.is_multiple_of(1024) {

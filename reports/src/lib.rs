@@ -5,6 +5,11 @@
 //! or RPC framework; producers (`rpcbench load`, `rpcbench run`, the codec benches) write the
 //! types in [`schema`], and everything here is a pure function of those files.
 
+pub mod criterion;
+pub mod evidence;
+pub mod format;
 pub mod schema;
+pub mod synthetic;
+pub mod verdict;
 
 pub use schema::*;

@@ -29,9 +29,16 @@ pub enum SchemaError {
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
     #[error("{path} is not a valid results file: {source}")]
-    Parse { path: PathBuf, source: serde_json::Error },
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error("{path} has schema version {found}, this rpcbench reads version {expected}")]
-    Version { path: PathBuf, found: u32, expected: u32 },
+    Version {
+        path: PathBuf,
+        found: u32,
+        expected: u32,
+    },
     #[error("corrupt histogram: {0}")]
     Histogram(String),
 }
@@ -54,8 +61,14 @@ pub enum Percentile {
 }
 
 impl Percentile {
-    pub const ALL: [Percentile; 6] =
-        [Percentile::P50, Percentile::P90, Percentile::P99, Percentile::P999, Percentile::P9999, Percentile::Max];
+    pub const ALL: [Percentile; 6] = [
+        Percentile::P50,
+        Percentile::P90,
+        Percentile::P99,
+        Percentile::P999,
+        Percentile::P9999,
+        Percentile::Max,
+    ];
 
     /// The quantile in `0..=1`.
     pub fn quantile(self) -> f64 {
@@ -101,7 +114,11 @@ impl LatencyStats {
             percentiles_ns: Percentile::ALL
                 .into_iter()
                 .map(|p| {
-                    let v = if p == Percentile::Max { h.max() } else { h.value_at_quantile(p.quantile()) };
+                    let v = if p == Percentile::Max {
+                        h.max()
+                    } else {
+                        h.value_at_quantile(p.quantile())
+                    };
                     (p, v)
                 })
                 .collect(),
@@ -143,7 +160,10 @@ impl EncodedHistogram {
 
     pub fn decode(&self) -> Result<Histogram<u64>, SchemaError> {
         if self.format != Self::FORMAT {
-            return Err(SchemaError::Histogram(format!("unknown histogram format {:?}", self.format)));
+            return Err(SchemaError::Histogram(format!(
+                "unknown histogram format {:?}",
+                self.format
+            )));
         }
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(&self.data)
@@ -402,14 +422,20 @@ pub struct EncodedSizes {
 /// Writes `value` as pretty JSON atomically: a temporary file in the same directory, fsync,
 /// then rename, so a reader never sees a half-written file and a crash never loses the old one.
 pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<(), SchemaError> {
-    let bytes = serde_json::to_vec_pretty(value).map_err(|e| SchemaError::Parse { path: path.into(), source: e })?;
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| SchemaError::Parse {
+        path: path.into(),
+        source: e,
+    })?;
     write_atomic(path, &bytes)
 }
 
 /// Writes bytes atomically (temporary file + fsync + rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SchemaError> {
     use std::io::Write as _;
-    let wrap = |source| SchemaError::Write { path: path.into(), source };
+    let wrap = |source| SchemaError::Write {
+        path: path.into(),
+        source,
+    };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -445,21 +471,33 @@ impl Versioned for EncodedSizes {
 
 /// Reads and version-checks a results document, naming the file in every error.
 pub fn read_json<T: Versioned>(path: &Path) -> Result<T, SchemaError> {
-    let bytes = std::fs::read(path).map_err(|source| SchemaError::Read { path: path.into(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| SchemaError::Read {
+        path: path.into(),
+        source,
+    })?;
     // Check the version first so an old file gets the version error, not a field error.
     #[derive(Deserialize)]
     struct Header {
         schema_version: Option<u32>,
     }
-    let header: Header =
-        serde_json::from_slice(&bytes).map_err(|source| SchemaError::Parse { path: path.into(), source })?;
+    let header: Header = serde_json::from_slice(&bytes).map_err(|source| SchemaError::Parse {
+        path: path.into(),
+        source,
+    })?;
     match header.schema_version {
         Some(SCHEMA_VERSION) => {}
         found => {
-            return Err(SchemaError::Version { path: path.into(), found: found.unwrap_or(0), expected: SCHEMA_VERSION });
+            return Err(SchemaError::Version {
+                path: path.into(),
+                found: found.unwrap_or(0),
+                expected: SCHEMA_VERSION,
+            });
         }
     }
-    serde_json::from_slice(&bytes).map_err(|source| SchemaError::Parse { path: path.into(), source })
+    serde_json::from_slice(&bytes).map_err(|source| SchemaError::Parse {
+        path: path.into(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -475,8 +513,14 @@ mod tests {
         let enc = EncodedHistogram::encode(&h).unwrap();
         let back = enc.decode().unwrap();
         assert_eq!(back, h);
-        assert_eq!(LatencyStats::from_histogram(&back).get(Percentile::Max), Some(h.max()));
-        let bad = EncodedHistogram { data: "!!".into(), ..enc };
+        assert_eq!(
+            LatencyStats::from_histogram(&back).get(Percentile::Max),
+            Some(h.max())
+        );
+        let bad = EncodedHistogram {
+            data: "!!".into(),
+            ..enc
+        };
         assert!(bad.decode().is_err());
     }
 
@@ -490,13 +534,27 @@ mod tests {
     fn atomic_write_and_versioned_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sizes.json");
-        let doc = EncodedSizes { schema_version: SCHEMA_VERSION, gzip_level: 6, zstd_level: 3, rows: vec![] };
+        let doc = EncodedSizes {
+            schema_version: SCHEMA_VERSION,
+            gzip_level: 6,
+            zstd_level: 3,
+            rows: vec![],
+        };
         write_json_atomic(&path, &doc).unwrap();
         assert_eq!(read_json::<EncodedSizes>(&path).unwrap(), doc);
         std::fs::write(&path, r#"{"schema_version": 99}"#).unwrap();
-        assert!(matches!(read_json::<EncodedSizes>(&path), Err(SchemaError::Version { found: 99, .. })));
+        assert!(matches!(
+            read_json::<EncodedSizes>(&path),
+            Err(SchemaError::Version { found: 99, .. })
+        ));
         std::fs::write(&path, "{ truncated").unwrap();
-        assert!(matches!(read_json::<EncodedSizes>(&path), Err(SchemaError::Parse { .. })));
-        assert!(matches!(read_json::<EncodedSizes>(&dir.path().join("nope")), Err(SchemaError::Read { .. })));
+        assert!(matches!(
+            read_json::<EncodedSizes>(&path),
+            Err(SchemaError::Parse { .. })
+        ));
+        assert!(matches!(
+            read_json::<EncodedSizes>(&dir.path().join("nope")),
+            Err(SchemaError::Read { .. })
+        ));
     }
 }

@@ -1,8 +1,11 @@
 //! Generates the schema's Rust code without a system `protoc`:
-//! protox compiles the .proto files to descriptors, tonic-prost-build emits the messages and the
-//! protobuf gRPC service, pbjson-build emits the proto3-JSON serde impls from the same
-//! descriptors, and tonic-build's manual builder emits the same service once more with the JSON
-//! gRPC codec (for the `grpc-json-h2` variant).
+//! protox compiles the .proto files to descriptors, tonic-prost-build emits the messages,
+//! pbjson-build emits the proto3-JSON serde impls from the same descriptors, and tonic-build's
+//! manual builder emits the `Bench` service twice from one description — once with the protobuf
+//! gRPC codec, once with the JSON gRPC codec (`grpc-json-h2`) — so both gRPC variants run
+//! identical generated code. Fetch's response type is `SharedPayload` (an `Arc<Payload>` with
+//! the same wire format) so the server encodes its cached payload without cloning it, exactly as
+//! the REST adapter does.
 
 use std::path::PathBuf;
 
@@ -21,7 +24,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         // Maps are BTreeMaps so that the canonical encoding (and so the digest) is deterministic.
         .btree_map(".")
-        .codec_path("crate::grpc_codec::ProtoCodec")
+        .build_server(false)
+        .build_client(false)
         .compile_fds(fds)?;
 
     pbjson_build::Builder::new()
@@ -29,26 +33,39 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .btree_map(["."])
         .build(&[".rpcbench.v1"])?;
 
-    let json_dir = out_dir.join("json");
-    std::fs::create_dir_all(&json_dir)?;
-    let method = |name: &str, route: &str, input: &str, output: &str| {
-        tonic_build::manual::Method::builder()
-            .name(name)
-            .route_name(route)
-            .input_type(format!("crate::pb::{input}"))
-            .output_type(format!("crate::pb::{output}"))
-            .codec_path("crate::grpc_codec::JsonCodec")
-            .build()
-    };
-    let service = tonic_build::manual::Service::builder()
-        .name("Bench")
-        .package("rpcbench.v1")
-        .method(method("echo", "Echo", "Payload", "Payload"))
-        .method(method("fetch", "Fetch", "FetchRequest", "Payload"))
-        .method(method("upload", "Upload", "Payload", "UploadSummary"))
-        .build();
-    tonic_build::manual::Builder::new()
-        .out_dir(&json_dir)
-        .compile(&[service]);
+    for (dir, codec) in [("grpc_proto", "ProtoCodec"), ("grpc_json", "JsonCodec")] {
+        let dir = out_dir.join(dir);
+        std::fs::create_dir_all(&dir)?;
+        let method = |name: &str, route: &str, input: &str, output: &str| {
+            tonic_build::manual::Method::builder()
+                .name(name)
+                .route_name(route)
+                .input_type(input)
+                .output_type(output)
+                .codec_path(format!("crate::grpc_codec::{codec}"))
+                .build()
+        };
+        let service = tonic_build::manual::Service::builder()
+            .name("Bench")
+            .package("rpcbench.v1")
+            .method(method("echo", "Echo", "crate::pb::Payload", "crate::pb::Payload"))
+            .method(method(
+                "fetch",
+                "Fetch",
+                "crate::pb::FetchRequest",
+                "crate::SharedPayload",
+            ))
+            .method(method(
+                "upload",
+                "Upload",
+                "crate::pb::Payload",
+                "crate::pb::UploadSummary",
+            ))
+            .build();
+        tonic_build::manual::Builder::new()
+            .build_client(false)
+            .out_dir(&dir)
+            .compile(&[service]);
+    }
     Ok(())
 }

@@ -1,1 +1,24 @@
-fn main() {}
+//! The `rpcbench` binary: parse, then hand over to the library.
+
+use clap::Parser;
+use rpcbench::cli::{Cli, Command};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let result = match cli.command {
+        Command::Serve(args) => rpcbench::serve::run(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rpcbench: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -11,8 +11,8 @@ use prost::Message;
 use prost::encoding::encoded_len_varint;
 
 use crate::pb::{
-    self, Account, Address, Blob, LineItem, LogEntry, Logs, Mesh, Metrics, Nested, Order, Payload,
-    Series, Shape, Small, Triangle, Vector3, payload::Body,
+    self, Account, Address, Blob, LineItem, LogEntry, Logs, Mesh, Metrics, Nested, Order, Payload, Series,
+    Shape, Small, Triangle, Vector3, payload::Body,
 };
 
 /// Largest target size the catalogue generates (the servers apply their own, smaller limit).
@@ -30,7 +30,11 @@ pub enum CatalogueError {
     #[error("size must be greater than 0")]
     ZeroSize,
     #[error("size {size} is over the limit of {limit} bytes for shape {shape}")]
-    TooLarge { shape: &'static str, size: u64, limit: u64 },
+    TooLarge {
+        shape: &'static str,
+        size: u64,
+        limit: u64,
+    },
 }
 
 /// Lowercase names of the shapes, as used in routes, ids and the CLI.
@@ -114,7 +118,11 @@ pub fn validate(shape: Shape, size: u64) -> Result<(), CatalogueError> {
         return Err(CatalogueError::ZeroSize);
     }
     if size > shape.max_size() {
-        return Err(CatalogueError::TooLarge { shape: shape.name(), size, limit: shape.max_size() });
+        return Err(CatalogueError::TooLarge {
+            shape: shape.name(),
+            size,
+            limit: shape.max_size(),
+        });
     }
     Ok(())
 }
@@ -129,10 +137,18 @@ pub fn generate(shape: Shape, size: u64, seed: u64) -> Result<Payload, Catalogue
     let body = match shape {
         Shape::Unspecified => unreachable!("rejected by validate"),
         Shape::Small => Body::Small(small(&mut rng, target, budget)),
-        Shape::Logs => Body::Logs(Logs { entries: fill(target, budget, || log_entry(&mut rng)) }),
-        Shape::Mesh => Body::Mesh(Mesh { triangles: fill(target, budget, || triangle(&mut rng)) }),
-        Shape::Nested => Body::Nested(Nested { accounts: fill(target, budget, || account(&mut rng)) }),
-        Shape::Metrics => Body::Metrics(Metrics { series: fill(target, budget, || series(&mut rng)) }),
+        Shape::Logs => Body::Logs(Logs {
+            entries: fill(target, budget, || log_entry(&mut rng)),
+        }),
+        Shape::Mesh => Body::Mesh(Mesh {
+            triangles: fill(target, budget, || triangle(&mut rng)),
+        }),
+        Shape::Nested => Body::Nested(Nested {
+            accounts: fill(target, budget, || account(&mut rng)),
+        }),
+        Shape::Metrics => Body::Metrics(Metrics {
+            series: fill(target, budget, || series(&mut rng)),
+        }),
         Shape::Blob => Body::Blob(blob(&mut rng, target, budget)),
     };
     Ok(Payload { body: Some(body) })
@@ -198,7 +214,9 @@ impl SplitMix64 {
 }
 
 const COUNTRIES: &[&str] = &["DE", "US", "FR", "JP", "BR", "IN", "NG", "CA", "SE", "AU"];
-const CITIES: &[&str] = &["Berlin", "Austin", "Lyon", "Osaka", "Recife", "Pune", "Lagos", "Quebec"];
+const CITIES: &[&str] = &[
+    "Berlin", "Austin", "Lyon", "Osaka", "Recife", "Pune", "Lagos", "Quebec",
+];
 
 fn small(rng: &mut SplitMix64, target: usize, budget: impl Fn(usize) -> usize) -> Small {
     let name = format!("{} {}", rng.word(4, 8), rng.word(5, 10));
@@ -230,13 +248,25 @@ fn small(rng: &mut SplitMix64, target: usize, budget: impl Fn(usize) -> usize) -
 
 fn log_entry(rng: &mut SplitMix64) -> LogEntry {
     const METHODS: &[&str] = &["GET", "GET", "GET", "POST", "PUT", "DELETE"];
-    const MONTHS: &[&str] = &["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: &[&str] = &[
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     const CODES: &[u32] = &[200, 200, 200, 200, 201, 204, 301, 304, 400, 404, 500, 503];
     let ip = rng.next_u64();
     LogEntry {
-        address: format!("{}.{}.{}.{}", ip & 0xFF, (ip >> 8) & 0xFF, (ip >> 16) & 0xFF, (ip >> 24) & 0xFF),
+        address: format!(
+            "{}.{}.{}.{}",
+            ip & 0xFF,
+            (ip >> 8) & 0xFF,
+            (ip >> 16) & 0xFF,
+            (ip >> 24) & 0xFF
+        ),
         identity: "-".to_owned(),
-        userid: if rng.chance(30) { "-".to_owned() } else { rng.word(3, 10) },
+        userid: if rng.chance(30) {
+            "-".to_owned()
+        } else {
+            rng.word(3, 10)
+        },
         date: format!(
             "{:02}/{}/{}:{:02}:{:02}:{:02} +0000",
             1 + rng.below(28),
@@ -258,19 +288,36 @@ fn log_entry(rng: &mut SplitMix64) -> LogEntry {
 }
 
 fn vector(rng: &mut SplitMix64) -> Vector3 {
-    Vector3 { x: rng.f32_in(-100.0, 100.0), y: rng.f32_in(-100.0, 100.0), z: rng.f32_in(-100.0, 100.0) }
+    Vector3 {
+        x: rng.f32_in(-100.0, 100.0),
+        y: rng.f32_in(-100.0, 100.0),
+        z: rng.f32_in(-100.0, 100.0),
+    }
 }
 
 fn triangle(rng: &mut SplitMix64) -> Triangle {
     let (a, b, c) = (vector(rng), vector(rng), vector(rng));
-    let (u, v) = ([b.x - a.x, b.y - a.y, b.z - a.z], [c.x - a.x, c.y - a.y, c.z - a.z]);
-    let n = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
-    let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt().max(f32::MIN_POSITIVE);
+    let (u, v) = (
+        [b.x - a.x, b.y - a.y, b.z - a.z],
+        [c.x - a.x, c.y - a.y, c.z - a.z],
+    );
+    let n = [
+        u[1] * v[2] - u[2] * v[1],
+        u[2] * v[0] - u[0] * v[2],
+        u[0] * v[1] - u[1] * v[0],
+    ];
+    let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2])
+        .sqrt()
+        .max(f32::MIN_POSITIVE);
     Triangle {
         v0: Some(a),
         v1: Some(b),
         v2: Some(c),
-        normal: Some(Vector3 { x: n[0] / len, y: n[1] / len, z: n[2] / len }),
+        normal: Some(Vector3 {
+            x: n[0] / len,
+            y: n[1] / len,
+            z: n[2] / len,
+        }),
     }
 }
 
@@ -306,15 +353,25 @@ fn account(rng: &mut SplitMix64) -> Account {
             country: rng.pick(COUNTRIES).to_owned(),
         }),
         orders,
-        closed_at_unix_ms: rng.chance(20).then(|| 1_600_000_000_000 + rng.below(200_000_000_000) as i64),
+        closed_at_unix_ms: rng
+            .chance(20)
+            .then(|| 1_600_000_000_000 + rng.below(200_000_000_000) as i64),
     }
 }
 
 fn series(rng: &mut SplitMix64) -> Series {
-    const NAMES: &[&str] = &["http_requests_total", "rpc_latency_us", "bytes_sent_total", "queue_depth"];
+    const NAMES: &[&str] = &[
+        "http_requests_total",
+        "rpc_latency_us",
+        "bytes_sent_total",
+        "queue_depth",
+    ];
     const POINTS: usize = 32;
     let mut labels = std::collections::BTreeMap::new();
-    labels.insert("instance".to_owned(), format!("10.0.{}.{}:9100", rng.below(256), rng.below(256)));
+    labels.insert(
+        "instance".to_owned(),
+        format!("10.0.{}.{}:9100", rng.below(256), rng.below(256)),
+    );
     labels.insert("job".to_owned(), rng.word(4, 8));
     let mut value = rng.below(10_000_000) as i64;
     let values = (0..POINTS)
@@ -397,7 +454,9 @@ mod tests {
         let got: Vec<(&str, u64)> = Shape::ALL
             .into_iter()
             .map(|s| {
-                let bytes = Encoding::Protobuf.encode(&generate(s, 1000, 42).unwrap());
+                let bytes = Encoding::Protobuf
+                    .encode(&generate(s, 1000, 42).unwrap())
+                    .unwrap();
                 (s.name(), xxhash_rust::xxh3::xxh3_64(&bytes))
             })
             .collect();
@@ -415,9 +474,21 @@ mod tests {
     #[test]
     fn bad_requests() {
         assert_eq!(generate(Shape::Logs, 0, 1), Err(CatalogueError::ZeroSize));
-        assert_eq!(generate(Shape::Unspecified, 10, 1), Err(CatalogueError::UnspecifiedShape));
-        assert!(matches!(generate(Shape::Small, 5000, 1), Err(CatalogueError::TooLarge { .. })));
-        assert!(matches!(generate(Shape::Blob, MAX_SIZE + 1, 1), Err(CatalogueError::TooLarge { .. })));
-        assert!(matches!(Shape::from_name("huge"), Err(CatalogueError::UnknownShape(_))));
+        assert_eq!(
+            generate(Shape::Unspecified, 10, 1),
+            Err(CatalogueError::UnspecifiedShape)
+        );
+        assert!(matches!(
+            generate(Shape::Small, 5000, 1),
+            Err(CatalogueError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            generate(Shape::Blob, MAX_SIZE + 1, 1),
+            Err(CatalogueError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            Shape::from_name("huge"),
+            Err(CatalogueError::UnknownShape(_))
+        ));
     }
 }

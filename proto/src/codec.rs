@@ -32,6 +32,10 @@ pub enum CodecError {
     Json(#[from] serde_json::Error),
     #[error("malformed protobuf body: {0}")]
     Protobuf(#[from] prost::DecodeError),
+    /// Only JSON encoding can fail: an enum field holding a number the schema does not define
+    /// (legal in protobuf, which keeps unknown enum values) has no JSON name.
+    #[error("message cannot be represented as JSON: {0}")]
+    JsonEncode(serde_json::Error),
 }
 
 impl Encoding {
@@ -59,9 +63,13 @@ impl Encoding {
         let essence = value.split(';').next().unwrap_or("").trim();
         if essence.eq_ignore_ascii_case("application/json") {
             Some(Encoding::Json)
-        } else if ["application/x-protobuf", "application/protobuf", "application/vnd.google.protobuf"]
-            .iter()
-            .any(|m| essence.eq_ignore_ascii_case(m))
+        } else if [
+            "application/x-protobuf",
+            "application/protobuf",
+            "application/vnd.google.protobuf",
+        ]
+        .iter()
+        .any(|m| essence.eq_ignore_ascii_case(m))
         {
             Some(Encoding::Protobuf)
         } else {
@@ -70,25 +78,24 @@ impl Encoding {
     }
 
     /// Appends the encoding of `msg` to `buf` (a `Vec<u8>`, or tonic's frame buffer).
-    pub fn encode_into<M: Wire, B: BufMut>(self, msg: &M, buf: &mut B) {
+    pub fn encode_into<M: Wire, B: BufMut>(self, msg: &M, buf: &mut B) -> Result<(), CodecError> {
         match self {
-            Encoding::Json => {
-                // Serializing generated messages cannot fail: every field type has an
-                // infallible serde impl and a `BufMut` writer grows instead of erroring.
-                serde_json::to_writer(buf.writer(), msg).expect("serializing a message to JSON");
+            Encoding::Json => serde_json::to_writer(buf.writer(), msg).map_err(CodecError::JsonEncode),
+            Encoding::Protobuf => {
+                msg.encode_raw(buf);
+                Ok(())
             }
-            Encoding::Protobuf => msg.encode_raw(buf),
         }
     }
 
     /// Encodes `msg` into a new buffer.
-    pub fn encode<M: Wire>(self, msg: &M) -> Vec<u8> {
+    pub fn encode<M: Wire>(self, msg: &M) -> Result<Vec<u8>, CodecError> {
         let mut buf = match self {
             Encoding::Protobuf => Vec::with_capacity(msg.encoded_len()),
             Encoding::Json => Vec::new(),
         };
-        self.encode_into(msg, &mut buf);
-        buf
+        self.encode_into(msg, &mut buf)?;
+        Ok(buf)
     }
 
     /// Decodes a complete body into an owned message.
@@ -124,25 +131,58 @@ mod tests {
 
     #[test]
     fn bytes_are_base64_in_json() {
-        let msg = Payload { body: Some(Body::Blob(Blob { content_type: "x".into(), data: vec![0, 1, 2, 255] })) };
-        let json = String::from_utf8(Encoding::Json.encode(&msg)).unwrap();
+        let msg = Payload {
+            body: Some(Body::Blob(Blob {
+                content_type: "x".into(),
+                data: vec![0, 1, 2, 255],
+            })),
+        };
+        let json = String::from_utf8(Encoding::Json.encode(&msg).unwrap()).unwrap();
         assert_eq!(json, r#"{"blob":{"contentType":"x","data":"AAEC/w=="}}"#);
         let back: Payload = Encoding::Json.decode(json.as_bytes()).unwrap();
         assert_eq!(back, msg);
     }
 
     #[test]
+    fn unknown_enum_values_are_an_encode_error_not_a_panic() {
+        let msg = crate::pb::UploadSummary {
+            shape: 99,
+            ..Default::default()
+        };
+        assert!(Encoding::Protobuf.encode(&msg).is_ok());
+        assert!(matches!(
+            Encoding::Json.encode(&msg),
+            Err(CodecError::JsonEncode(_))
+        ));
+    }
+
+    #[test]
     fn media_types() {
-        assert_eq!(Encoding::from_media_type("application/json; charset=utf-8"), Some(Encoding::Json));
-        assert_eq!(Encoding::from_media_type("application/x-protobuf"), Some(Encoding::Protobuf));
+        assert_eq!(
+            Encoding::from_media_type("application/json; charset=utf-8"),
+            Some(Encoding::Json)
+        );
+        assert_eq!(
+            Encoding::from_media_type("application/x-protobuf"),
+            Some(Encoding::Protobuf)
+        );
         assert_eq!(Encoding::from_media_type("text/plain"), None);
     }
 
     #[test]
     fn malformed_bodies_are_errors() {
-        assert!(matches!(Encoding::Json.decode::<Payload>(b"{\"blob\":"), Err(CodecError::Json(_))));
-        assert!(matches!(Encoding::Json.decode::<Payload>(b"{\"nope\":1}"), Err(CodecError::Json(_))));
+        assert!(matches!(
+            Encoding::Json.decode::<Payload>(b"{\"blob\":"),
+            Err(CodecError::Json(_))
+        ));
+        assert!(matches!(
+            Encoding::Json.decode::<Payload>(b"{\"nope\":1}"),
+            Err(CodecError::Json(_))
+        ));
         // A length-delimited field that claims more bytes than present.
-        assert!(matches!(Encoding::Protobuf.decode::<Payload>(&[0x32, 0x10, 1]), Err(CodecError::Protobuf(_))));
+        assert!(matches!(
+            Encoding::Protobuf.decode::<Payload>(&[0x32, 0x10, 1]),
+            Err(CodecError::Protobuf(_))
+        ));
     }
 }

@@ -39,7 +39,7 @@ mod tests {
                 let original = generate(shape, size, 3).unwrap();
                 let want = summarize(&original);
                 for enc in Encoding::ALL {
-                    let back: Payload = enc.decode(&enc.encode(&original)).unwrap();
+                    let back: Payload = enc.decode(&enc.encode(&original).unwrap()).unwrap();
                     assert!(back == original, "{enc} {} {size}", shape.name());
                     assert_eq!(summarize(&back), want);
                 }
@@ -52,7 +52,14 @@ mod tests {
         let original = generate(Shape::Nested, 2048, 5).unwrap();
         let mut changed = original.clone();
         if let Some(crate::pb::payload::Body::Nested(n)) = &mut changed.body {
-            n.accounts.last_mut().unwrap().address.as_mut().unwrap().postcode.push('9');
+            n.accounts
+                .last_mut()
+                .unwrap()
+                .address
+                .as_mut()
+                .unwrap()
+                .postcode
+                .push('9');
         }
         assert_ne!(summarize(&original).digest, summarize(&changed).digest);
     }

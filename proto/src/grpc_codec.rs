@@ -34,7 +34,10 @@ impl EncodingKind for Json {
 
 /// A tonic [`Codec`] encoding `T` and decoding `U` with encoding `E`.
 #[derive(Debug)]
-pub struct WireCodec<T, U, E>(PhantomData<fn() -> (T, U, E)>);
+pub struct WireCodec<T, U, E>(PhantomData<Types<T, U, E>>);
+
+/// `fn() -> ...` keeps the codec `Send + Sync` whatever the message types are.
+type Types<T, U, E> = fn() -> (T, U, E);
 
 impl<T, U, E> Default for WireCodec<T, U, E> {
     fn default() -> Self {
@@ -70,8 +73,9 @@ impl<T: Wire, E: EncodingKind> Encoder for WireEncoder<T, E> {
     type Error = Status;
 
     fn encode(&mut self, item: T, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        E::ENCODING.encode_into(&item, buf);
-        Ok(())
+        E::ENCODING
+            .encode_into(&item, buf)
+            .map_err(|e| Status::internal(format!("cannot encode the response: {e}")))
     }
 }
 
@@ -94,6 +98,8 @@ impl<U: Wire, E: EncodingKind> Decoder for WireDecoder<U, E> {
             let bytes = buf.copy_to_bytes(len);
             E::ENCODING.decode(&bytes)
         };
-        result.map(Some).map_err(|e| Status::invalid_argument(e.to_string()))
+        result
+            .map(Some)
+            .map_err(|e| Status::invalid_argument(e.to_string()))
     }
 }

@@ -11,22 +11,31 @@ pub mod codec;
 pub mod digest;
 pub mod grpc_codec;
 
-/// Generated messages (prost + pbjson serde impls) and the protobuf gRPC service.
+/// Generated messages (prost + pbjson serde impls).
 #[allow(clippy::all, missing_docs, rust_2018_idioms)]
 pub mod pb {
     include!(concat!(env!("OUT_DIR"), "/rpcbench.v1.rs"));
     include!(concat!(env!("OUT_DIR"), "/rpcbench.v1.serde.rs"));
-
-    /// The same `rpcbench.v1.Bench` service, generated with the JSON gRPC codec
-    /// (`application/grpc+json`), for the `grpc-json-h2` variant.
-    pub mod json {
-        include!(concat!(env!("OUT_DIR"), "/json/rpcbench.v1.Bench.rs"));
-    }
 }
 
+/// The `rpcbench.v1.Bench` gRPC service with the protobuf codec (`application/grpc`).
+#[allow(clippy::all, missing_docs, rust_2018_idioms)]
+pub mod grpc_proto {
+    include!(concat!(env!("OUT_DIR"), "/grpc_proto/rpcbench.v1.Bench.rs"));
+}
+
+/// The same service, generated from the same description, with the JSON codec
+/// (`application/grpc+json`), for the `grpc-json-h2` variant.
+#[allow(clippy::all, missing_docs, rust_2018_idioms)]
+pub mod grpc_json {
+    include!(concat!(env!("OUT_DIR"), "/grpc_json/rpcbench.v1.Bench.rs"));
+}
+
+mod shared;
+pub use shared::SharedPayload;
+
 /// Encoded `FileDescriptorSet` of the schema (for gRPC reflection or tooling).
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/rpcbench_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rpcbench_descriptor.bin"));
 
 pub use catalogue::{CatalogueError, ShapeName, generate};
 pub use codec::{CodecError, Encoding, Wire};

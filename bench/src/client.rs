@@ -1,0 +1,646 @@
+//! The variant's real client: hyper HTTP/1.1 or HTTP/2 (prior knowledge) for REST, tonic for
+//! gRPC — behind one type, so the load loop, tests and benches are written once.
+//!
+//! Fairness: requests are encoded once ([`Call::new`]) and every send reuses those bytes on
+//! every variant (REST sends them as the body; gRPC sends them through a pass-through codec), so
+//! no client pays per-call encoding another does not. Every response is fully decoded with the
+//! one codec. Bytes are counted at the socket ([`WireCounters`]).
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, Bytes};
+use http::uri::PathAndQuery;
+use http::{Method, Request, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rpcbench_proto::Encoding;
+use rpcbench_proto::catalogue::ShapeName;
+use rpcbench_proto::pb::{FetchRequest, Payload, Shape, UploadSummary};
+use rpcbench_reports::{ErrorKind, Rpc};
+use rpcbench_servers::{HttpVersion, ServerSettings, Stack, Variant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::transport::{Channel, Endpoint};
+
+/// How long connecting may take before it is an error.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A failed call, by kind.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot connect to {addr} ({variant}): {message}")]
+    Connect {
+        variant: Variant,
+        addr: SocketAddr,
+        message: String,
+    },
+    #[error("request timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("HTTP status {status}: {body}")]
+    HttpStatus { status: StatusCode, body: String },
+    #[error("gRPC status {code:?}: {message}")]
+    GrpcStatus { code: tonic::Code, message: String },
+    #[error("transport error: {0}")]
+    Transport(String),
+    #[error("cannot decode the response: {0}")]
+    Decode(String),
+    #[error("wrong answer: {0}")]
+    WrongAnswer(String),
+}
+
+impl ClientError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ClientError::Connect { .. } => ErrorKind::Connect,
+            ClientError::Timeout(_) => ErrorKind::Timeout,
+            ClientError::HttpStatus { .. } => ErrorKind::HttpStatus,
+            ClientError::GrpcStatus { .. } => ErrorKind::GrpcStatus,
+            ClientError::Transport(_) => ErrorKind::Transport,
+            ClientError::Decode(_) => ErrorKind::Decode,
+            ClientError::WrongAnswer(_) => ErrorKind::WrongAnswer,
+        }
+    }
+
+    fn from_status(status: tonic::Status) -> ClientError {
+        // tonic reports a broken or refused connection as UNAVAILABLE/UNKNOWN with a transport
+        // error as the source; those are transport errors, not answers from the server.
+        let transport = std::error::Error::source(&status).is_some()
+            && matches!(status.code(), tonic::Code::Unavailable | tonic::Code::Unknown);
+        if transport {
+            ClientError::Transport(format!("{}: {}", status.message(), error_chain(&status)))
+        } else {
+            ClientError::GrpcStatus {
+                code: status.code(),
+                message: status.message().to_owned(),
+            }
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = String::new();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
+}
+
+/// Bytes read and written at the client's sockets (HTTP headers and framing included).
+#[derive(Debug, Default)]
+pub struct WireCounters {
+    pub sent: AtomicU64,
+    pub received: AtomicU64,
+}
+
+impl WireCounters {
+    pub fn snapshot(&self) -> (u64, u64) {
+        (
+            self.sent.load(Ordering::Relaxed),
+            self.received.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A TCP stream that counts the bytes through it.
+struct Counted {
+    inner: TcpStream,
+    counters: Arc<WireCounters>,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let n = buf.filled().len() - before;
+        self.counters.received.fetch_add(n as u64, Ordering::Relaxed);
+        r
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = r {
+            self.counters.sent.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        r
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = r {
+            self.counters.sent.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        r
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+async fn connect_tcp(
+    variant: Variant,
+    addr: SocketAddr,
+    settings: &ServerSettings,
+    counters: Arc<WireCounters>,
+) -> Result<Counted, ClientError> {
+    let err = |message: String| ClientError::Connect {
+        variant,
+        addr,
+        message,
+    };
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+        .await
+        .map_err(|_| err(format!("no answer within {CONNECT_TIMEOUT:?}")))?
+        .map_err(|e| err(e.to_string()))?;
+    stream
+        .set_nodelay(settings.tcp_nodelay)
+        .map_err(|e| err(format!("TCP_NODELAY: {e}")))?;
+    Ok(Counted {
+        inner: stream,
+        counters,
+    })
+}
+
+/// Why a call cannot be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error(transparent)]
+    Catalogue(#[from] rpcbench_proto::CatalogueError),
+    #[error(transparent)]
+    Codec(#[from] rpcbench_proto::CodecError),
+}
+
+/// What a correct response must be.
+#[derive(Debug, Clone)]
+pub enum Expected {
+    /// Echo: the request itself.
+    Payload(Arc<Payload>),
+    /// Upload: the digest of the request.
+    Summary(UploadSummary),
+}
+
+/// One prepared request: encoded once, sent many times.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub rpc: Rpc,
+    pub encoding: Encoding,
+    /// REST: request target (path and query).
+    rest_path: PathAndQuery,
+    rest_method: Method,
+    /// gRPC: method path.
+    grpc_path: PathAndQuery,
+    /// The encoded request message (empty for REST Fetch, which is a GET).
+    body: Bytes,
+    pub expected: Expected,
+}
+
+/// A decoded response.
+#[derive(Debug)]
+pub enum Reply {
+    Payload(Payload),
+    Summary(UploadSummary),
+}
+
+impl Call {
+    /// Prepares `rpc` with the catalogue payload `(shape, size, seed)` for `variant`.
+    pub fn new(variant: Variant, rpc: Rpc, shape: Shape, size: u64, seed: u64) -> Result<Call, CallError> {
+        let encoding = variant.encoding();
+        let payload = Arc::new(rpcbench_proto::generate(shape, size, seed)?);
+        let (rest_method, rest_path, grpc_method, body, expected) = match rpc {
+            Rpc::Echo => (
+                Method::POST,
+                "/v1/echo".to_owned(),
+                "Echo",
+                encoding.encode(payload.as_ref())?,
+                Expected::Payload(Arc::clone(&payload)),
+            ),
+            Rpc::Upload => (
+                Method::POST,
+                "/v1/payloads".to_owned(),
+                "Upload",
+                encoding.encode(payload.as_ref())?,
+                Expected::Summary(rpcbench_proto::summarize(&payload)),
+            ),
+            Rpc::Fetch => {
+                let req = FetchRequest {
+                    shape: shape as i32,
+                    size,
+                    seed,
+                };
+                let body = match variant.stack() {
+                    Stack::Grpc => encoding.encode(&req)?,
+                    Stack::Rest => Vec::new(),
+                };
+                (
+                    Method::GET,
+                    format!("/v1/payloads/{}?size={size}&seed={seed}", shape.name()),
+                    "Fetch",
+                    body,
+                    Expected::Payload(Arc::clone(&payload)),
+                )
+            }
+        };
+        Ok(Call {
+            rpc,
+            encoding,
+            rest_path: PathAndQuery::try_from(rest_path).expect("generated paths are valid"),
+            rest_method,
+            grpc_path: PathAndQuery::try_from(format!("/rpcbench.v1.Bench/{grpc_method}"))
+                .expect("valid path"),
+            body: Bytes::from(body),
+            expected,
+        })
+    }
+
+    /// The same call with another, possibly invalid, encoded body (bad-input tests).
+    pub fn with_body(&self, body: impl Into<Bytes>) -> Call {
+        Call {
+            body: body.into(),
+            ..self.clone()
+        }
+    }
+
+    /// Size of the encoded request message.
+    pub fn body_len(&self) -> usize {
+        self.body.len()
+    }
+
+    /// Checks a decoded reply against the expected answer.
+    pub fn check(&self, reply: &Reply) -> Result<(), ClientError> {
+        match (&self.expected, reply) {
+            (Expected::Payload(want), Reply::Payload(got)) => {
+                if got == want.as_ref() {
+                    Ok(())
+                } else {
+                    Err(ClientError::WrongAnswer(format!(
+                        "{} returned a different payload ({} records, expected {})",
+                        self.rpc.as_str(),
+                        rpcbench_proto::catalogue::records_of(got),
+                        rpcbench_proto::catalogue::records_of(want)
+                    )))
+                }
+            }
+            (Expected::Summary(want), Reply::Summary(got)) => {
+                if got == want {
+                    Ok(())
+                } else {
+                    Err(ClientError::WrongAnswer(format!(
+                        "upload digest {got:?}, expected {want:?}"
+                    )))
+                }
+            }
+            _ => Err(ClientError::WrongAnswer("reply of the wrong type".into())),
+        }
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<Reply, ClientError> {
+        let decode_err = |e: rpcbench_proto::CodecError| ClientError::Decode(e.to_string());
+        Ok(match self.rpc {
+            Rpc::Echo | Rpc::Fetch => Reply::Payload(self.encoding.decode(bytes).map_err(decode_err)?),
+            Rpc::Upload => Reply::Summary(self.encoding.decode(bytes).map_err(decode_err)?),
+        })
+    }
+}
+
+/// A gRPC codec that sends pre-encoded message bytes and returns the response bytes; the
+/// response is then decoded with the one codec by [`Call`].
+#[derive(Debug, Default, Clone, Copy)]
+struct PassThrough;
+
+impl Codec for PassThrough {
+    type Encode = Bytes;
+    type Decode = Bytes;
+    type Encoder = PassThrough;
+    type Decoder = PassThrough;
+    fn encoder(&mut self) -> Self {
+        PassThrough
+    }
+    fn decoder(&mut self) -> Self {
+        PassThrough
+    }
+}
+
+impl Encoder for PassThrough {
+    type Item = Bytes;
+    type Error = tonic::Status;
+    fn encode(&mut self, item: Bytes, buf: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        buf.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for PassThrough {
+    type Item = Bytes;
+    type Error = tonic::Status;
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
+        Ok(Some(buf.copy_to_bytes(buf.remaining())))
+    }
+}
+
+enum Conn {
+    Http1(http1::SendRequest<Full<Bytes>>),
+    Http2(http2::SendRequest<Full<Bytes>>),
+    Grpc(tonic::client::Grpc<Channel>),
+}
+
+/// One connection of a variant's client. HTTP/2 and gRPC clients can be cloned to multiplex
+/// more streams over the same connection ([`Client::stream`]); HTTP/1.1 carries one request at a
+/// time, so it cannot.
+pub struct Client {
+    variant: Variant,
+    authority: String,
+    max_body: usize,
+    conn: Conn,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("variant", &self.variant)
+            .field("authority", &self.authority)
+            .finish()
+    }
+}
+
+impl Client {
+    /// Opens one connection to a server of `variant` at `addr`, with the same fairness settings
+    /// (TCP_NODELAY, HTTP/2 windows, body limit) the servers use.
+    pub async fn connect(
+        variant: Variant,
+        addr: SocketAddr,
+        settings: &ServerSettings,
+        counters: Arc<WireCounters>,
+    ) -> Result<Client, ClientError> {
+        let authority = addr.to_string();
+        let conn_err = |message: String| ClientError::Connect {
+            variant,
+            addr,
+            message,
+        };
+        let conn = match (variant.stack(), variant.http()) {
+            (Stack::Rest, HttpVersion::Http1) => {
+                let io = TokioIo::new(connect_tcp(variant, addr, settings, counters).await?);
+                let (send, conn) = http1::handshake(io).await.map_err(|e| conn_err(e.to_string()))?;
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "HTTP/1.1 connection ended");
+                    }
+                });
+                Conn::Http1(send)
+            }
+            (Stack::Rest, HttpVersion::Http2) => {
+                let io = TokioIo::new(connect_tcp(variant, addr, settings, counters).await?);
+                let (send, conn) = http2::Builder::new(TokioExecutor::new())
+                    .initial_stream_window_size(settings.h2_stream_window)
+                    .initial_connection_window_size(settings.h2_connection_window)
+                    .adaptive_window(false)
+                    .handshake(io)
+                    .await
+                    .map_err(|e| conn_err(e.to_string()))?;
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "HTTP/2 connection ended");
+                    }
+                });
+                Conn::Http2(send)
+            }
+            (Stack::Grpc, _) => {
+                let channel = grpc_channel(variant, addr, settings, counters).await?;
+                Conn::Grpc(
+                    tonic::client::Grpc::new(channel)
+                        .max_decoding_message_size(settings.max_body_bytes)
+                        .max_encoding_message_size(settings.max_body_bytes),
+                )
+            }
+        };
+        Ok(Client {
+            variant,
+            authority,
+            max_body: settings.max_body_bytes,
+            conn,
+        })
+    }
+
+    pub fn variant(&self) -> Variant {
+        self.variant
+    }
+
+    /// Another handle on the same connection (HTTP/2 and gRPC only).
+    pub fn stream(&self) -> Option<Client> {
+        let conn = match &self.conn {
+            Conn::Http1(_) => return None,
+            Conn::Http2(s) => Conn::Http2(s.clone()),
+            Conn::Grpc(g) => Conn::Grpc(g.clone()),
+        };
+        Some(Client {
+            variant: self.variant,
+            authority: self.authority.clone(),
+            max_body: self.max_body,
+            conn,
+        })
+    }
+
+    /// Sends `call` and fully decodes the response. Content is not checked here (see
+    /// [`Call::check`]), so the caller decides how often to pay for the comparison.
+    pub async fn call(&mut self, call: &Call) -> Result<Reply, ClientError> {
+        let bytes = match &mut self.conn {
+            Conn::Grpc(grpc) => {
+                grpc.ready()
+                    .await
+                    .map_err(|e| ClientError::Transport(e.to_string()))?;
+                let resp = grpc
+                    .unary(
+                        tonic::Request::new(call.body.clone()),
+                        call.grpc_path.clone(),
+                        PassThrough,
+                    )
+                    .await
+                    .map_err(ClientError::from_status)?;
+                resp.into_inner()
+            }
+            Conn::Http1(_) | Conn::Http2(_) => {
+                let req = self.rest_request(call);
+                let resp = match &mut self.conn {
+                    Conn::Http1(send) => {
+                        send.ready()
+                            .await
+                            .map_err(|e| ClientError::Transport(e.to_string()))?;
+                        send.send_request(req).await
+                    }
+                    Conn::Http2(send) => {
+                        send.ready()
+                            .await
+                            .map_err(|e| ClientError::Transport(e.to_string()))?;
+                        send.send_request(req).await
+                    }
+                    Conn::Grpc(_) => unreachable!("handled above"),
+                }
+                .map_err(|e| ClientError::Transport(format!("{e}: {}", error_chain(&e))))?;
+                let status = resp.status();
+                let body = Limited::new(resp.into_body(), self.max_body)
+                    .collect()
+                    .await
+                    .map_err(|e| ClientError::Transport(format!("reading the response body: {e}")))?
+                    .to_bytes();
+                if !status.is_success() {
+                    return Err(ClientError::HttpStatus {
+                        status,
+                        body: String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned(),
+                    });
+                }
+                body
+            }
+        };
+        call.decode(&bytes)
+    }
+
+    fn rest_request(&self, call: &Call) -> Request<Full<Bytes>> {
+        let mut builder = Request::builder()
+            .method(call.rest_method.clone())
+            .header(header::ACCEPT, call.encoding.media_type());
+        builder = match &self.conn {
+            // HTTP/1.1 needs Host; HTTP/2 needs an absolute URI for :scheme and :authority.
+            Conn::Http1(_) => builder
+                .uri(call.rest_path.clone())
+                .header(header::HOST, &self.authority),
+            _ => builder.uri(format!("http://{}{}", self.authority, call.rest_path)),
+        };
+        if call.rest_method == Method::POST {
+            builder = builder.header(header::CONTENT_TYPE, call.encoding.media_type());
+        }
+        builder
+            .body(Full::new(call.body.clone()))
+            .expect("request parts are valid")
+    }
+}
+
+/// A tonic channel over one counted, TCP_NODELAY connection.
+async fn grpc_channel(
+    variant: Variant,
+    addr: SocketAddr,
+    settings: &ServerSettings,
+    counters: Arc<WireCounters>,
+) -> Result<Channel, ClientError> {
+    let conn_err = |message: String| ClientError::Connect {
+        variant,
+        addr,
+        message,
+    };
+    let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+        .map_err(|e| conn_err(e.to_string()))?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .initial_stream_window_size(settings.h2_stream_window)
+        .initial_connection_window_size(settings.h2_connection_window)
+        .http2_adaptive_window(false)
+        .tcp_nodelay(settings.tcp_nodelay);
+    let settings = settings.clone();
+    let connector = tower::service_fn(move |_uri: http::Uri| {
+        let counters = Arc::clone(&counters);
+        let settings = settings.clone();
+        async move {
+            connect_tcp(variant, addr, &settings, counters)
+                .await
+                .map(TokioIo::new)
+                .map_err(|e| io::Error::new(io::ErrorKind::ConnectionRefused, e.to_string()))
+        }
+    });
+    endpoint
+        .connect_with_connector(connector)
+        .await
+        .map_err(|e| conn_err(format!("{e}: {}", error_chain(&e))))
+}
+
+/// Asks a server of `variant` at `addr` whether it is ready: `GET /healthz` for REST,
+/// `grpc.health.v1.Health/Check` for gRPC.
+pub async fn health_check(
+    variant: Variant,
+    addr: SocketAddr,
+    settings: &ServerSettings,
+) -> Result<(), ClientError> {
+    let counters = Arc::new(WireCounters::default());
+    if variant.stack() == Stack::Grpc {
+        let channel = grpc_channel(variant, addr, settings, counters).await?;
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+        let resp = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: "rpcbench.v1.Bench".into(),
+            })
+            .await
+            .map_err(ClientError::from_status)?;
+        let status = resp.into_inner().status;
+        return if status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32 {
+            Ok(())
+        } else {
+            Err(ClientError::WrongAnswer(format!("health status {status}")))
+        };
+    }
+    let client = Client::connect(variant, addr, settings, counters).await?;
+    match client.conn {
+        Conn::Grpc(_) => unreachable!("handled above"),
+        Conn::Http1(mut send) => {
+            let req = Request::get("/healthz")
+                .header(header::HOST, addr.to_string())
+                .body(Full::new(Bytes::new()));
+            let resp = send
+                .send_request(req.expect("valid request"))
+                .await
+                .map_err(|e| ClientError::Transport(e.to_string()))?;
+            http_ok(resp.status())
+        }
+        Conn::Http2(mut send) => {
+            let req = Request::get(format!("http://{addr}/healthz")).body(Full::new(Bytes::new()));
+            let resp = send
+                .send_request(req.expect("valid request"))
+                .await
+                .map_err(|e| ClientError::Transport(e.to_string()))?;
+            http_ok(resp.status())
+        }
+    }
+}
+
+fn http_ok(status: StatusCode) -> Result<(), ClientError> {
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(ClientError::HttpStatus {
+            status,
+            body: String::new(),
+        })
+    }
+}
+
+/// Parses a shape name for CLI and scenario inputs.
+pub fn parse_shape(name: &str) -> Result<Shape, String> {
+    Shape::parse(name).map_err(|e| e.to_string())
+}

@@ -1,0 +1,10 @@
+//! rpcbench: the `rpcbench` binary's library — CLI, the variants' clients, the load generator
+//! and the run orchestrator.
+//!
+//! The design decision to know: there is one client type ([`client::Client`]) for all six
+//! variants and one load loop over it; the protocol is a parameter, never a copy of the loop.
+
+pub mod cli;
+pub mod client;
+pub mod serve;
+pub mod server_process;

@@ -1,0 +1,52 @@
+//! `rpcbench serve`: bind, announce readiness on stdout, serve until a signal.
+
+use std::io::Write as _;
+
+use anyhow::Context as _;
+use rpcbench_servers::Server;
+
+use crate::cli::ServeArgs;
+
+/// The line printed on stdout once the server accepts connections.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ReadyLine {
+    pub variant: String,
+    pub addr: std::net::SocketAddr,
+}
+
+/// Runs `rpcbench serve` on its own runtime (worker threads from the settings).
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let threads = args.settings.effective_worker_threads();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    runtime.block_on(async move {
+        let server = Server::bind(args.variant, args.addr, &args.settings).await?;
+        tracing::info!(variant = %args.variant, addr = %server.local_addr(), worker_threads = threads, "serving");
+        let line = serde_json::to_string(&ReadyLine { variant: args.variant.id().into(), addr: server.local_addr() })?;
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{line}").and_then(|()| stdout.flush()).context("cannot write the ready line")?;
+        drop(stdout);
+        server.serve(shutdown_signal()).await;
+        Ok(())
+    })
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

@@ -1,0 +1,126 @@
+//! The service logic of Echo, Fetch and Upload, written once for every adapter.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use rpcbench_proto::catalogue::{self, CatalogueError};
+use rpcbench_proto::pb::{Payload, Shape, UploadSummary};
+
+/// At most this many generated payloads are cached; the cache is cleared when full. Benchmarks
+/// use a handful of `(shape, size, seed)` keys, so the steady state never regenerates.
+const CACHE_ENTRIES: usize = 64;
+/// And at most this many bytes of them (protobuf-encoded size).
+const CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A request the core refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Catalogue(#[from] CatalogueError),
+    #[error("size {size} is over this server's limit of {limit} bytes")]
+    SizeOverLimit { size: u64, limit: u64 },
+}
+
+#[derive(Default)]
+struct Cache {
+    entries: HashMap<(i32, u64, u64), Arc<Payload>>,
+    bytes: u64,
+}
+
+/// Echo / Fetch / Upload semantics shared by the REST and gRPC adapters.
+pub struct ServiceCore {
+    max_size: u64,
+    cache: Mutex<Cache>,
+}
+
+impl std::fmt::Debug for ServiceCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceCore")
+            .field("max_size", &self.max_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceCore {
+    /// A core that serves Fetch sizes up to `max_size` bytes (the body limit).
+    pub fn new(max_size: u64) -> Self {
+        ServiceCore {
+            max_size,
+            cache: Mutex::new(Cache::default()),
+        }
+    }
+
+    /// Echo: the decoded request is the response.
+    pub fn echo(&self, payload: Payload) -> Payload {
+        payload
+    }
+
+    /// Fetch: the catalogue payload for `(shape, size, seed)`, generated once and shared.
+    pub fn fetch(&self, shape: Shape, size: u64, seed: u64) -> Result<Arc<Payload>, CoreError> {
+        catalogue::validate(shape, size)?;
+        if size > self.max_size {
+            return Err(CoreError::SizeOverLimit {
+                size,
+                limit: self.max_size,
+            });
+        }
+        let key = (shape as i32, size, seed);
+        if let Some(hit) = self.lock().entries.get(&key) {
+            return Ok(Arc::clone(hit));
+        }
+        // Generate outside the lock: concurrent misses may both generate, which is harmless
+        // (the result is deterministic) and keeps other requests from waiting on a big miss.
+        let payload = Arc::new(catalogue::generate(shape, size, seed)?);
+        let mut cache = self.lock();
+        if cache.entries.len() >= CACHE_ENTRIES || cache.bytes + size > CACHE_BYTES {
+            cache.entries.clear();
+            cache.bytes = 0;
+        }
+        cache.bytes += size;
+        Ok(Arc::clone(cache.entries.entry(key).or_insert(payload)))
+    }
+
+    /// Upload: a digest over every decoded field.
+    pub fn upload(&self, payload: &Payload) -> UploadSummary {
+        rpcbench_proto::summarize(payload)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
+        // The cache holds no invariants a panicking holder could break half-way.
+        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fetch_is_cached_and_validated() {
+        let core = ServiceCore::new(1 << 20);
+        let a = core.fetch(Shape::Logs, 4096, 1).unwrap();
+        let b = core.fetch(Shape::Logs, 4096, 1).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(matches!(
+            core.fetch(Shape::Logs, 0, 1),
+            Err(CoreError::Catalogue(_))
+        ));
+        assert!(matches!(
+            core.fetch(Shape::Blob, 2 << 20, 1),
+            Err(CoreError::SizeOverLimit { .. })
+        ));
+        assert!(matches!(
+            core.fetch(Shape::Unspecified, 10, 1),
+            Err(CoreError::Catalogue(_))
+        ));
+    }
+
+    #[test]
+    fn cache_stays_bounded() {
+        let core = ServiceCore::new(1 << 20);
+        for seed in 0..(CACHE_ENTRIES as u64 * 2) {
+            core.fetch(Shape::Small, 100, seed).unwrap();
+        }
+        assert!(core.lock().entries.len() <= CACHE_ENTRIES);
+    }
+}

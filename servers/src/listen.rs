@@ -1,0 +1,153 @@
+//! The one listener: accept loop, socket options and hyper connection settings for every
+//! variant, with graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+
+use crate::core::ServiceCore;
+use crate::settings::ServerSettings;
+use crate::variant::{HttpVersion, Variant};
+
+/// How long shutdown waits for in-flight requests before closing connections.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a server could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot bind {addr} for {variant}: {source}")]
+    Bind {
+        variant: Variant,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot read the bound address of {variant}: {source}")]
+    LocalAddr {
+        variant: Variant,
+        source: std::io::Error,
+    },
+}
+
+/// A bound, not yet serving, server of one variant.
+pub struct Server {
+    variant: Variant,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    app: axum::Router,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    tcp_nodelay: bool,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("variant", &self.variant)
+            .field("addr", &self.local_addr)
+            .finish()
+    }
+}
+
+/// The hyper connection builder for a variant: HTTP/1.1 only or HTTP/2 (h2c) only, with the
+/// HTTP/2 settings from `settings` — identical for REST and gRPC.
+pub fn connection_builder(http: HttpVersion, settings: &ServerSettings) -> auto::Builder<TokioExecutor> {
+    let builder = auto::Builder::new(TokioExecutor::new());
+    match http {
+        HttpVersion::Http1 => builder.http1_only(),
+        HttpVersion::Http2 => {
+            let mut builder = builder.http2_only();
+            builder
+                .http2()
+                .initial_stream_window_size(settings.h2_stream_window)
+                .initial_connection_window_size(settings.h2_connection_window)
+                .max_concurrent_streams(settings.h2_max_concurrent_streams)
+                .max_frame_size(settings.h2_max_frame_size)
+                .adaptive_window(false);
+            builder
+        }
+    }
+}
+
+impl Server {
+    /// Builds the variant's service and binds `addr` (port 0 picks a free port).
+    pub async fn bind(
+        variant: Variant,
+        addr: SocketAddr,
+        settings: &ServerSettings,
+    ) -> Result<Server, ServeError> {
+        let core = Arc::new(ServiceCore::new(settings.max_body_bytes as u64));
+        let app = crate::app(variant, core, settings).await;
+        let listener = TcpListener::bind(addr).await.map_err(|source| ServeError::Bind {
+            variant,
+            addr,
+            source,
+        })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| ServeError::LocalAddr { variant, source })?;
+        Ok(Server {
+            variant,
+            listener,
+            local_addr,
+            app,
+            builder: Arc::new(connection_builder(variant.http(), settings)),
+            tcp_nodelay: settings.tcp_nodelay,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn variant(&self) -> Variant {
+        self.variant
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and drains open connections
+    /// (for at most a few seconds).
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) {
+        let graceful = GracefulShutdown::new();
+        let service = TowerToHyperService::new(self.app);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(a) => a,
+                        Err(e) => {
+                            // EMFILE and friends: back off briefly instead of spinning.
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                            continue;
+                        }
+                    };
+                    if let Err(e) = stream.set_nodelay(self.tcp_nodelay) {
+                        tracing::warn!(error = %e, %peer, "cannot set TCP_NODELAY");
+                    }
+                    let conn = self.builder.serve_connection(TokioIo::new(stream), service.clone());
+                    let conn = graceful.watch(conn.into_owned());
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!(error = %e, %peer, "connection ended with an error");
+                        }
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(self.listener);
+        tracing::info!(variant = %self.variant, "shutting down");
+        if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! The REST adapter (axum): routes, content negotiation, problem+json errors.
+//!
+//! The request decoder is chosen by `Content-Type` (`application/json`,
+//! `application/x-protobuf`), the response encoding by `Accept` (defaulting to the request's
+//! encoding, or JSON for GET). Bodies are read with the shared body limit; every refusal is an
+//! `application/problem+json` document (RFC 9457) and never takes the server down.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use rpcbench_proto::catalogue::ShapeName;
+use rpcbench_proto::pb::{Payload, Shape};
+use rpcbench_proto::{CodecError, Encoding, Wire};
+use serde::Deserialize;
+
+use crate::core::{CoreError, ServiceCore};
+use crate::settings::ServerSettings;
+
+#[derive(Clone)]
+struct AppState {
+    core: Arc<ServiceCore>,
+    max_body: usize,
+}
+
+/// The REST routes of the `Bench` service plus `/healthz`.
+pub fn router(core: Arc<ServiceCore>, settings: &ServerSettings) -> Router {
+    let state = AppState {
+        core,
+        max_body: settings.max_body_bytes,
+    };
+    Router::new()
+        .route("/v1/echo", post(echo))
+        .route("/v1/payloads", post(upload))
+        .route("/v1/payloads/{shape}", get(fetch))
+        .route("/healthz", get(healthz))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// A refused request, rendered as `application/problem+json`.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("unsupported Content-Type {0:?}; send application/json or application/x-protobuf")]
+    UnsupportedMediaType(String),
+    #[error("cannot produce any of Accept {0:?}; accept application/json or application/x-protobuf")]
+    NotAcceptable(String),
+    #[error("request body is larger than the limit of {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("{0}")]
+    Malformed(#[from] CodecError),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Core(#[from] CoreError),
+    #[error("no route for {0}")]
+    NotFound(String),
+    #[error("could not read the request body: {0}")]
+    BodyRead(String),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Malformed(_) | ApiError::BadRequest(_) | ApiError::Core(_) | ApiError::BodyRead(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        tracing::debug!(%status, error = %self, "request refused");
+        let body = serde_json::json!({
+            "type": "about:blank",
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": self.to_string(),
+        });
+        let mut resp = (status, body.to_string()).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        resp
+    }
+}
+
+/// Chooses the response encoding from `Accept`, falling back to `default`.
+fn response_encoding(headers: &HeaderMap, default: Encoding) -> Result<Encoding, ApiError> {
+    let Some(accept) = headers.get(header::ACCEPT) else {
+        return Ok(default);
+    };
+    let accept = accept
+        .to_str()
+        .map_err(|_| ApiError::NotAcceptable("<non-ASCII>".into()))?;
+    for item in accept.split(',') {
+        let media = item.split(';').next().unwrap_or("").trim();
+        if media.is_empty() {
+            continue;
+        }
+        if media == "*/*" || media.eq_ignore_ascii_case("application/*") {
+            return Ok(default);
+        }
+        if let Some(enc) = Encoding::from_media_type(media) {
+            return Ok(enc);
+        }
+    }
+    Err(ApiError::NotAcceptable(accept.to_owned()))
+}
+
+/// Decodes a request body: encoding from `Content-Type`, size checked against the limit.
+async fn decode_body<M: Wire>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(M, Encoding), ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("<non-ASCII>"))
+        .unwrap_or("<none>");
+    let encoding = Encoding::from_media_type(content_type)
+        .ok_or_else(|| ApiError::UnsupportedMediaType(content_type.into()))?;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.max_body as u64) {
+        return Err(ApiError::TooLarge {
+            limit: state.max_body,
+        });
+    }
+    let bytes: Bytes = match Limited::new(body, state.max_body).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return Err(ApiError::TooLarge {
+                limit: state.max_body,
+            });
+        }
+        Err(e) => return Err(ApiError::BodyRead(e.to_string())),
+    };
+    Ok((encoding.decode(&bytes)?, encoding))
+}
+
+/// Encodes a response. The only possible failure is a message holding an enum number with no
+/// JSON name (sent as protobuf, asked back as JSON): the client's request is at fault.
+fn encoded<M: Wire>(encoding: Encoding, msg: &M) -> Result<Response, ApiError> {
+    let body = encoding
+        .encode(msg)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let mut resp = Response::new(Body::from(body));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(encoding.media_type()),
+    );
+    Ok(resp)
+}
+
+async fn echo(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let (payload, req_enc): (Payload, _) = decode_body(&state, &headers, body).await?;
+    let enc = response_encoding(&headers, req_enc)?;
+    encoded(enc, &state.core.echo(payload))
+}
+
+async fn upload(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let (payload, req_enc): (Payload, _) = decode_body(&state, &headers, body).await?;
+    let enc = response_encoding(&headers, req_enc)?;
+    encoded(enc, &state.core.upload(&payload))
+}
+
+#[derive(Debug, Deserialize)]
+struct FetchQuery {
+    size: u64,
+    #[serde(default)]
+    seed: u64,
+}
+
+async fn fetch(
+    State(state): State<AppState>,
+    Path(shape): Path<String>,
+    query: Result<Query<FetchQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(format!("bad query: {}", e.body_text())))?;
+    let shape = Shape::parse(&shape).map_err(CoreError::from)?;
+    let enc = response_encoding(&headers, Encoding::Json)?;
+    let payload = state.core.fetch(shape, q.size, q.seed)?;
+    encoded(enc, payload.as_ref())
+}
+
+async fn healthz() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], r#"{"status":"ok"}"#)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(uri.path().to_owned())
+}

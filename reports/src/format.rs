@@ -110,6 +110,38 @@ pub fn rate(rps: f64) -> String {
     }
 }
 
+/// `50.0k`, `1.20M`: a rate without its unit, for axes labelled `requests/s`.
+pub fn rate_short(rps: f64) -> String {
+    rate(rps).trim_end_matches(" req/s").to_string()
+}
+
+/// Decimal byte units for axis ticks (`20 kB`, `1 MB`), where binary units would put ticks at
+/// odd values; tooltips and tables use [`bytes`].
+pub fn bytes_si(b: f64) -> String {
+    if b >= 1e6 {
+        format!("{} MB", sig3(b / 1e6))
+    } else if b >= 1e3 {
+        format!("{} kB", sig3(b / 1e3))
+    } else {
+        format!("{} B", sig3(b))
+    }
+}
+
+/// Drops trailing zeros of the first decimal number in `s`: `1.00 µs` → `1 µs`,
+/// `2.50 ms` → `2.5 ms`. For axis ticks.
+pub fn trim_zeros(s: &str) -> String {
+    let start = s.find(|c: char| c.is_ascii_digit()).unwrap_or(s.len());
+    let end = s[start..]
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .map_or(s.len(), |e| start + e);
+    let num = &s[start..end];
+    if !num.contains('.') {
+        return s.to_string();
+    }
+    let trimmed = num.trim_end_matches('0').trim_end_matches('.');
+    format!("{}{}{}", &s[..start], trimmed, &s[end..])
+}
+
 /// MB/s (10^6 bytes per second).
 pub fn mb_per_s(v: f64) -> String {
     format!("{} MB/s", sig3(v))
@@ -185,6 +217,12 @@ mod tests {
         assert_eq!(bytes(100.0), "100 B");
         assert_eq!(bytes(16384.0), "16.0 KiB");
         assert_eq!(rate(12_345.0), "12.3k req/s");
+        assert_eq!(rate_short(12_345.0), "12.3k");
+        assert_eq!(bytes_si(20_000.0), "20.0 kB");
+        assert_eq!(trim_zeros("1.00 µs"), "1 µs");
+        assert_eq!(trim_zeros("2.50 ms"), "2.5 ms");
+        assert_eq!(trim_zeros("100 ns"), "100 ns");
+        assert_eq!(trim_zeros("0.96x"), "0.96x");
     }
 
     #[test]

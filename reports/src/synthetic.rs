@@ -421,3 +421,39 @@ pub fn encoded_sizes() -> EncodedSizes {
         rows,
     }
 }
+
+/// Writes `benches` (and `sizes`) as criterion would: `<dir>/<bench dir>/new/benchmark.json`
+/// and `estimates.json`, plus `encoded-sizes.json` at the top.
+pub fn write_criterion_dir(
+    dir: &std::path::Path,
+    benches: &[Bench],
+    sizes: Option<&EncodedSizes>,
+) -> Result<(), SchemaError> {
+    for b in benches {
+        let new = dir.join(&b.dir).join("new");
+        let (group, value) = b.full_id.rsplit_once('/').unwrap_or((&b.full_id, ""));
+        let meta = serde_json::json!({
+            "group_id": group,
+            "function_id": null,
+            "value_str": value,
+            "throughput": b.throughput_bytes.map(|n| serde_json::json!({ "Bytes": n })),
+            "full_id": b.full_id,
+            "directory_name": b.dir,
+            "title": b.full_id,
+        });
+        let est = |e: &Estimate| serde_json::to_value(e).expect("serializable");
+        let estimates = serde_json::json!({
+            "mean": est(&b.estimates.mean),
+            "median": est(&b.estimates.median),
+            "median_abs_dev": est(&b.estimates.median),
+            "slope": est(&b.estimates.mean),
+            "std_dev": est(&b.estimates.median),
+        });
+        write_json_atomic(&new.join("benchmark.json"), &meta)?;
+        write_json_atomic(&new.join("estimates.json"), &estimates)?;
+    }
+    if let Some(sizes) = sizes {
+        write_json_atomic(&dir.join(crate::criterion::ENCODED_SIZES_FILE), sizes)?;
+    }
+    Ok(())
+}

@@ -190,7 +190,7 @@ fn sentence(
     // Serialization.
     if let Some(ext) = Extremes::of(codec.iter().copied()) {
         let range = format!(
-            "{} for {} to {} for {}",
+            "from {} for {} to {} for {}",
             ext.smallest.compact_text(),
             codec_source(&ext.smallest),
             ext.largest.compact_text(),
@@ -198,15 +198,15 @@ fn sentence(
         );
         if codec_reach.is_empty() {
             parts.push(format!(
-                "protobuf serialization is never {factor} faster than JSON ({range})"
+                "protobuf serialization is never {factor} faster than JSON: it ranges {range}"
             ));
         } else if codec_reach.len() == codec.len() {
             parts.push(format!(
-                "protobuf serialization is {factor} or more faster than JSON in every case measured ({range})"
+                "protobuf serialization is {factor} or more faster than JSON in every case measured, {range}"
             ));
         } else {
             parts.push(format!(
-                "{factor} or more only for serialization of {} (serialization speed-ups: {range})",
+                "{factor} or more only for serialization of {}; serialization speed-ups range {range}",
                 reach_phrase(codec, codec_reach)
             ));
         }
@@ -222,7 +222,7 @@ fn sentence(
         );
         if e2e_reach.is_empty() {
             parts.push(format!(
-                "end-to-end, {pair} differs by {} for {} to {} for {}",
+                "end-to-end, {pair} ranges from {} ({}) to {} ({})",
                 ext.smallest.compact_text(),
                 short_source(&ext.smallest),
                 ext.largest.compact_text(),
@@ -231,7 +231,7 @@ fn sentence(
         } else {
             let metrics: BTreeSet<&str> = e2e_reach.iter().map(|r| r.metric.short_label()).collect();
             parts.push(format!(
-                "end-to-end, {pair} reaches {factor} or more in {} of {} comparisons ({}), up to {} for {}",
+                "end-to-end, {pair} reaches {factor} or more in {} of {} comparisons ({}), up to {} ({})",
                 e2e_reach.len(),
                 e2e.len(),
                 metrics.into_iter().collect::<Vec<_>>().join(", "),
@@ -472,14 +472,14 @@ mod tests {
         assert_eq!((d.largest.value, d.smallest.value, d.count), (3.1, 2.5, 2));
         assert!(
             v.sentence.starts_with(
-                "False: protobuf serialization is never 8x faster than JSON (1.5x [1.4–1.6] for encode small 128B to 3.1x [3.0–3.2] for decode logs 16KiB)"
+                "False: protobuf serialization is never 8x faster than JSON: it ranges from 1.5x [1.4–1.6] for encode small 128B to 3.1x [3.0–3.2] for decode logs 16KiB"
             ),
             "{}",
             v.sentence
         );
         assert!(
             v.sentence
-                .contains("end-to-end, grpc-proto-h2 vs rest-json-h1 differs by 1.2x"),
+                .contains("end-to-end, grpc-proto-h2 vs rest-json-h1 ranges from 1.2x"),
             "{}",
             v.sentence
         );

@@ -1,0 +1,214 @@
+//! The Markdown sink: `summary.md`, GitHub-flavoured, short enough for a CI job summary or a
+//! PR comment: the verdict, the headline ratios, the effects, what is missing.
+
+use std::fmt::Write as _;
+
+use crate::evidence::{EffectRatios, Metric, Ratio, TOTAL};
+use crate::format;
+use crate::model::Inputs;
+use crate::sink::{ReportError, ReportSink};
+use crate::verdict::Verdict;
+
+/// The Markdown sink.
+#[derive(Debug, Default)]
+pub struct MarkdownSink {
+    missing: Vec<String>,
+    verdict: String,
+    effects: String,
+    footer: String,
+}
+
+impl MarkdownSink {
+    pub fn new() -> MarkdownSink {
+        MarkdownSink::default()
+    }
+}
+
+/// Escapes text for a table cell or a line of prose: Markdown punctuation that could change
+/// structure, and HTML.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn row(cells: &[String]) -> String {
+    format!(
+        "| {} |\n",
+        cells.iter().map(|c| escape(c)).collect::<Vec<_>>().join(" | ")
+    )
+}
+
+fn ratio_cells(what: &str, r: &Ratio) -> Vec<String> {
+    vec![
+        what.to_string(),
+        format::ratio(r.value),
+        r.spread_text(),
+        r.source.describe(r.metric),
+    ]
+}
+
+impl ReportSink for MarkdownSink {
+    fn file_name(&self) -> &'static str {
+        "summary.md"
+    }
+
+    fn missing(&mut self, notes: &[String]) {
+        self.missing = notes.to_vec();
+    }
+
+    fn verdict(&mut self, v: &Verdict, _claim: &[Ratio]) {
+        let mut s = String::new();
+        let _ = writeln!(s, "**Verdict: {}.** {}\n", v.status.label(), escape(&v.sentence));
+        let mut rows = String::new();
+        for (name, ext) in [("encode speed-up", &v.encode), ("decode speed-up", &v.decode)] {
+            if let Some(e) = ext {
+                rows += &row(&ratio_cells(&format!("{name}, largest"), &e.largest));
+                rows += &row(&ratio_cells(&format!("{name}, smallest"), &e.smallest));
+            }
+        }
+        for m in &v.end_to_end {
+            rows += &row(&ratio_cells(
+                &format!("{}, largest", m.metric.label()),
+                &m.extremes.largest,
+            ));
+            if m.extremes.count > 1 {
+                rows += &row(&ratio_cells(
+                    &format!("{}, smallest", m.metric.label()),
+                    &m.extremes.smallest,
+                ));
+            }
+        }
+        if !rows.is_empty() {
+            s += "| headline | ratio | spread | source point |\n|---|---:|---|---|\n";
+            s += &rows;
+            s += "\nAbove 1x the protobuf / gRPC side is better (JSON ÷ protobuf time; REST ÷ gRPC latency, \
+                  CPU, bytes; gRPC ÷ REST throughput).\n";
+        }
+        self.verdict = s;
+    }
+
+    fn effects(&mut self, effects: &[EffectRatios]) {
+        if effects.is_empty() {
+            return;
+        }
+        // One compact table: per effect, the range over workloads for the key metrics.
+        let metrics = [Metric::ServerCpu, Metric::LatencyP50, Metric::MaxThroughput];
+        let mut s = String::from("\n### Where the difference comes from\n\n");
+        s += "| effect | pair |";
+        for m in metrics {
+            let _ = write!(s, " {} |", m.short_label());
+        }
+        s += "\n|---|---|";
+        s += &"---:|".repeat(metrics.len());
+        s += "\n";
+        for e in effects {
+            let mut cells = vec![
+                e.effect.name.to_string(),
+                format!("{} → {}", e.effect.baseline, e.effect.candidate),
+            ];
+            for m in metrics {
+                let values: Vec<f64> = e
+                    .ratios
+                    .iter()
+                    .filter(|r| r.metric == m)
+                    .map(|r| r.value)
+                    .collect();
+                cells.push(
+                    match (
+                        values.iter().copied().reduce(f64::min),
+                        values.iter().copied().reduce(f64::max),
+                    ) {
+                        (Some(lo), Some(hi)) if values.len() > 1 => {
+                            format!(
+                                "{}–{} ({} workloads)",
+                                format::ratio(lo),
+                                format::ratio(hi),
+                                values.len()
+                            )
+                        }
+                        (Some(v), _) => format::ratio(v),
+                        _ => "—".into(),
+                    },
+                );
+            }
+            s += &row(&cells);
+        }
+        if effects.iter().all(|e| e.effect != TOTAL) {
+            s += "\nThe claim pair (rest-json-h1, grpc-proto-h2) was not measured together.\n";
+        }
+        self.effects = s;
+    }
+
+    fn method(&mut self, inputs: &Inputs) {
+        let mut s = String::from("\n");
+        if let Some(run) = &inputs.run {
+            let p = &run.provenance;
+            let _ = writeln!(
+                s,
+                "Scenario {} · commit {}{} · {} · {} cores · {}{}",
+                escape(&run.scenario_name),
+                escape(p.git_commit.as_deref().unwrap_or("unknown")),
+                if p.git_dirty == Some(true) { " (dirty)" } else { "" },
+                escape(p.cpu_model.as_deref().unwrap_or("unknown CPU")),
+                p.cores,
+                escape(&p.started_at),
+                if run.complete {
+                    ""
+                } else {
+                    " · **incomplete run**"
+                },
+            );
+            if let Some(floor) = &run.floor {
+                if let Some(p50) = floor.tcp_ping_pong.get(crate::schema::Percentile::P50) {
+                    let _ = writeln!(
+                        s,
+                        "\nLoopback TCP ping-pong floor on this machine: p50 {}, p99.9 {}.",
+                        format::duration_ns(p50 as f64),
+                        floor
+                            .tcp_ping_pong
+                            .get(crate::schema::Percentile::P999)
+                            .map(|v| format::duration_ns(v as f64))
+                            .unwrap_or_else(|| "n/a".into())
+                    );
+                }
+            }
+        }
+        s += "\nFull report with charts: `index.html`; machine-readable verdict: `summary.json`.\n";
+        self.footer = s;
+    }
+
+    fn finish(self: Box<Self>) -> Result<Vec<u8>, ReportError> {
+        let mut s = String::from("## rpcbench: is gRPC \"up to 8x faster\" than REST?\n\n");
+        s += &self.verdict;
+        s += &self.effects;
+        if !self.missing.is_empty() {
+            s += "\n> [!WARNING]\n> Missing or partial inputs:\n";
+            for m in &self.missing {
+                let _ = writeln!(s, "> - {}", escape(m));
+            }
+        }
+        s += &self.footer;
+        Ok(s.into_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_table_breakers() {
+        assert_eq!(escape("a|b <x> *y*"), "a\\|b \\<x\\> \\*y\\*");
+        assert_eq!(row(&["a|b".into(), "c".into()]), "| a\\|b | c |\n");
+    }
+}

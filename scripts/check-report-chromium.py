@@ -2,14 +2,14 @@
 """Load an rpcbench HTML report in headless Chromium and check it.
 
 Usage: check-report-chromium.py HTML_FILE OUT_PNG [--expect-kinds k1,k2,...]
-                                [--section ID] [--width PX] [--timeout S]
+                                [--scroll-to CSS_SELECTOR] [--width PX] [--timeout S]
 
 Fails (exit 1) when the page logs a console error or throws, when a chart listed in the
 page's <meta name="rpcbench-charts"> manifest is missing, when any [data-chart] element is
 empty (no size or no visible data mark), when an expected chart kind (data-chart-kind) is
 absent, or when the page fetched any resource that is not the file itself. Saves a
-screenshot of the whole page to OUT_PNG (or, with --section ID, of the viewport scrolled to
-that element). Exit 2 means the check could not run (missing browser, bad arguments).
+screenshot of the whole page to OUT_PNG (or, with --scroll-to SELECTOR, of the viewport
+scrolled to that element, e.g. '#latency' or '[data-chart-kind="spectrum"]'). Exit 2 means the check could not run (missing browser, bad arguments).
 
 Needs /usr/bin/chromium and /usr/bin/chromedriver (Debian packages `chromium` and
 `chromium-driver`); installs nothing. Talks W3C WebDriver to chromedriver over plain HTTP on
@@ -121,7 +121,8 @@ def main():
     ap.add_argument("html")
     ap.add_argument("png")
     ap.add_argument("--expect-kinds", default="", help="comma-separated data-chart-kind values that must be present")
-    ap.add_argument("--section", default=None, help="screenshot the viewport scrolled to this element id")
+    ap.add_argument("--scroll-to", default=None,
+                    help="screenshot the viewport scrolled to the first element matching this CSS selector")
     ap.add_argument("--width", type=int, default=1400)
     ap.add_argument("--timeout", type=float, default=60.0)
     args = ap.parse_args()
@@ -173,10 +174,13 @@ def main():
             if entry.get("level") == "SEVERE":
                 problems.append(f"console error: {entry.get('message')}")
 
-        if args.section:
-            call(base, "POST", s + "/execute/sync",
-                 {"script": "const e = document.getElementById(arguments[0]); if (e) e.scrollIntoView();",
-                  "args": [args.section]})
+        if args.scroll_to:
+            found = call(base, "POST", s + "/execute/sync",
+                         {"script": "const e = document.querySelector(arguments[0]);"
+                                    " if (e) { e.scrollIntoView(); } return !!e;",
+                          "args": [args.scroll_to]})
+            if not found:
+                problems.append(f"--scroll-to {args.scroll_to}: no such element")
         else:
             height = min(int(report["height"]) + 20, MAX_SCREENSHOT_HEIGHT)
             call(base, "POST", s + "/window/rect", {"width": args.width, "height": height})

@@ -190,6 +190,8 @@ pub enum Scale {
 
 impl Scale {
     /// A log scale over whole decades that contains every positive value; `None` if none is.
+    /// Narrow ranges (two decades or less) round to 1-2-5 steps instead, so a few bars
+    /// between 1.5x and 10x do not sit in a mostly empty 1x–100x plot.
     pub fn log_of(values: impl IntoIterator<Item = f64>) -> Option<Scale> {
         let (lo, hi) = min_max(values.into_iter().filter(|v| *v > 0.0 && v.is_finite()))?;
         let mut min = 10f64.powf(lo.log10().floor());
@@ -197,6 +199,20 @@ impl Scale {
         if max <= min * 1.0001 {
             min /= 10.0;
             max *= 10.0;
+        }
+        if max / min <= 100.0 * 1.0001 {
+            let steps = |v: f64| {
+                let d = 10f64.powf(v.log10().floor());
+                [d, 2.0 * d, 5.0 * d, 10.0 * d]
+            };
+            min = steps(lo)
+                .into_iter()
+                .filter(|s| *s <= lo * 1.0001)
+                .fold(min, f64::max);
+            max = steps(hi).into_iter().find(|s| *s >= hi * 0.9999).unwrap_or(max);
+            if max <= min * 1.0001 {
+                max = min * 2.0;
+            }
         }
         Some(Scale::Log { min, max })
     }
@@ -236,11 +252,11 @@ impl Scale {
                 out
             }
             Scale::Log { min, max } => {
-                let decades = (max / min).log10().round() as i32;
+                let decades = (max / min).log10().ceil() as i32;
                 let mults: &[f64] = if decades <= 2 { &[1.0, 2.0, 5.0] } else { &[1.0] };
                 let every = if decades > 8 { 2 } else { 1 };
                 let mut out = vec![];
-                let first = min.log10().round() as i32;
+                let first = min.log10().floor() as i32;
                 for d in (first..=first + decades).step_by(every) {
                     for m in mults {
                         let v = m * 10f64.powi(d);
@@ -288,7 +304,7 @@ pub struct XY {
     pub y: f64,
     /// Error whisker (e.g. a confidence interval), in y units.
     pub y_range: Option<(f64, f64)>,
-    /// Tooltip.
+    /// Tooltip; on a series without dots, points with an empty title get no hover target.
     pub title: String,
 }
 
@@ -408,8 +424,8 @@ impl LineChart {
                         series: s.name.clone(),
                         title: p.title.clone(),
                     });
-                } else {
-                    // Invisible but hoverable: every point keeps its tooltip.
+                } else if !p.title.is_empty() {
+                    // Invisible but hoverable: points with a tooltip keep it on lines without dots.
                     v.dots.push(DotView {
                         x: px(p.x),
                         y: py(p.y),
@@ -490,7 +506,15 @@ impl BarChart {
         };
         let n_cat = self.categories.len().max(1);
         let n_series = self.series.len().max(1);
-        let group_min = 14.0 * n_series as f64 + 16.0;
+        // Wide enough for the bars and for the longest category label line.
+        let longest_label = self
+            .categories
+            .iter()
+            .flat_map(|c| c.split('\n'))
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0);
+        let group_min = (14.0 * n_series as f64 + 16.0).max(longest_label as f64 * 6.3 + 10.0);
         let width = (MARGIN_LEFT + MARGIN_RIGHT + group_min * n_cat as f64).max(WIDTH);
         let two_line = self.categories.iter().any(|c| c.contains('\n'));
         let height = HEIGHT + if two_line { 12.0 } else { 0.0 };
@@ -611,7 +635,11 @@ mod tests {
         assert_eq!(s.ticks(), vec![1.0, 10.0, 100.0, 1000.0, 10_000.0]);
         assert_eq!(s.frac(100.0), 0.5);
         let narrow = Scale::log_of([20.0, 30.0]).unwrap();
-        assert_eq!(narrow.ticks(), vec![10.0, 20.0, 50.0, 100.0]);
+        assert_eq!(narrow, Scale::Log { min: 20.0, max: 50.0 });
+        assert_eq!(narrow.ticks(), vec![20.0, 50.0]);
+        let ratios = Scale::log_of([1.5, 10.3]).unwrap();
+        assert_eq!(ratios, Scale::Log { min: 1.0, max: 20.0 });
+        assert_eq!(ratios.ticks(), vec![1.0, 2.0, 5.0, 10.0, 20.0]);
         assert!(Scale::log_of([0.0, -1.0]).is_none());
     }
 

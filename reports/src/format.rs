@@ -123,7 +123,7 @@ pub fn bytes_si(b: f64) -> String {
     } else if b >= 1e3 {
         format!("{} kB", sig3(b / 1e3))
     } else {
-        format!("{} B", sig3(b))
+        format!("{} B", b.round())
     }
 }
 

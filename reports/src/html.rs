@@ -1276,28 +1276,42 @@ fn merged_histogram(points: &[&PointResult], corrected: bool) -> Result<Option<H
     Ok(merged.filter(|h| !h.is_empty()))
 }
 
-/// Latency at quantiles spaced evenly on the `1/(1-p)` axis, 20 per decade, up to the
-/// resolution the sample count allows, then the maximum.
+/// Latency at quantiles spaced evenly on the `1/(1-p)` axis, 10 per decade, up to the
+/// resolution the sample count allows, then the maximum. Tooltips sit on the percentiles a
+/// reader looks for (p50, p90, p99, ...) and the maximum.
 fn spectrum_series(variant: &str, h: &Histogram<u64>) -> LineSeries {
     let x_max = (h.len() as f64).clamp(10.0, 1e6);
     let mut points = Vec::new();
     let mut i = 0;
     loop {
-        let x = 10f64.powf(i as f64 / 20.0);
-        if x > x_max {
+        let x = 10f64.powf(i as f64 / 10.0);
+        if x > x_max * 1.0001 {
             break;
         }
         let q = 1.0 - 1.0 / x;
         let v = h.value_at_quantile(q) as f64;
+        // x = 2, 10, 100, ...: p50, p90, p99, p99.9, ...
+        let labelled = i == 3 || (i > 0 && i % 10 == 0);
+        let title = if labelled {
+            let q = if i == 3 { 0.5 } else { q };
+            let v = if i == 3 {
+                h.value_at_quantile(0.5) as f64
+            } else {
+                v
+            };
+            format!(
+                "{variant}: p{} = {}",
+                format::sig3(q * 100.0).trim_end_matches(".0"),
+                format::duration_ns(v)
+            )
+        } else {
+            String::new()
+        };
         points.push(XY {
             x,
             y: v,
             y_range: None,
-            title: format!(
-                "{variant}: p{} = {}",
-                format::sig3(q * 100.0),
-                format::duration_ns(v)
-            ),
+            title,
         });
         i += 1;
     }

@@ -30,7 +30,7 @@ pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
-            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' => {
+            '|' | '\\' | '`' | '*' | '_' | '<' | '>' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -68,7 +68,13 @@ impl ReportSink for MarkdownSink {
 
     fn verdict(&mut self, v: &Verdict, _claim: &[Ratio]) {
         let mut s = String::new();
-        let _ = writeln!(s, "**Verdict: {}.** {}\n", v.status.label(), escape(&v.sentence));
+        // The sentence starts with the status ("Partly true: ...").
+        let _ = writeln!(
+            s,
+            "**Verdict on \"{}\"** — {}\n",
+            escape(&v.claim),
+            escape(&v.sentence)
+        );
         let mut rows = String::new();
         for (name, ext) in [("encode speed-up", &v.encode), ("decode speed-up", &v.decode)] {
             if let Some(e) = ext {

@@ -117,6 +117,18 @@ pub fn load_run_inputs(run_dir: &Path, criterion_dir: Option<&Path>) -> Result<I
     })
 }
 
+/// Reports are meant to be opened by people and served as CI artifacts; the atomic write's
+/// temporary file is private (0600), so widen it to 0644.
+fn make_readable(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 /// The three sinks every report has.
 pub fn default_sinks() -> Vec<Box<dyn ReportSink>> {
     vec![
@@ -131,7 +143,9 @@ pub fn render_inputs(inputs: &Inputs) -> Result<Rendered, ReportError> {
     let report = Report::build(inputs);
     let outputs = drive(&report, default_sinks())?;
     for (name, bytes) in &outputs {
-        write_atomic(&inputs.out_dir.join(name), bytes)?;
+        let path = inputs.out_dir.join(name);
+        write_atomic(&path, bytes)?;
+        make_readable(&path);
     }
     Ok(Rendered {
         index_html: inputs.out_dir.join("index.html"),

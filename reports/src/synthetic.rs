@@ -79,7 +79,7 @@ pub fn latency_histogram(p50_ns: f64, tail_factor: f64, seed: u64, count: u32) -
         // Inverse CDF of a Pareto-like tail over a log-normal-ish body.
         let body = (-(u.ln()) * 0.25).exp() * 0.9;
         let tail = if u < 0.01 {
-            (0.01 / u).powf(0.6) * tail_factor
+            1.0 + tail_factor * ((0.01 / u).powf(0.4) - 1.0)
         } else {
             1.0
         };
@@ -275,7 +275,7 @@ pub fn run() -> RunResults {
             if shape == "small" {
                 let max = 3.0e9 / (base_ns * f);
                 for fraction in [0.25, 0.5, 0.75, 0.9] {
-                    let spec = PointSpec::new(
+                    let mut spec = PointSpec::new(
                         variant,
                         shape,
                         size,
@@ -285,6 +285,7 @@ pub fn run() -> RunResults {
                         },
                         base_ns * f * (1.0 + fraction * fraction),
                     );
+                    spec.achieved_rps = max;
                     points.push(point(&spec));
                 }
             }

@@ -438,7 +438,7 @@ mod tests {
         assert!(v.sentence.starts_with("True: "), "{}", v.sentence);
         assert!(
             v.sentence.contains(
-                "end-to-end, grpc-proto-h2 vs rest-json-h1 reaches 8x or more in 2 of 3 comparisons"
+                "end-to-end, grpc-proto-h2 vs rest-json-h1 reaches 8x or more in 3 of 3 comparisons"
             ),
             "{}",
             v.sentence

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::evidence::{EffectRatios, Metric, Ratio, TOTAL};
+use crate::evidence::{EffectRatios, LoadPoint, Metric, Ratio, TOTAL};
 use crate::format;
 use crate::model::Inputs;
 use crate::sink::{ReportError, ReportSink};
@@ -104,54 +104,73 @@ impl ReportSink for MarkdownSink {
     }
 
     fn effects(&mut self, effects: &[EffectRatios]) {
-        if effects.is_empty() {
+        // One workload, the one closest to 1 KiB (most API calls), so every cell is one ratio
+        // with its spread and the table names its source point; index.html has every workload.
+        let all = || effects.iter().flat_map(|e| e.ratios.iter());
+        let distance = |r: &Ratio| ((r.source.size_bytes() as f64).max(1.0) / 1024.0).log2().abs();
+        let Some(reference) = all().min_by(|a, b| distance(a).total_cmp(&distance(b))) else {
             return;
-        }
-        // One compact table: per effect, the range over workloads for the key metrics.
-        let metrics = [Metric::ServerCpu, Metric::LatencyP50, Metric::MaxThroughput];
-        let mut s = String::from("\n### Where the difference comes from\n\n");
-        s += "| effect | pair |";
+        };
+        let same_workload = |r: &Ratio| {
+            r.source.rpc == reference.source.rpc
+                && r.source.shape == reference.source.shape
+                && r.source.size_label == reference.source.size_label
+        };
+        let metrics = [
+            Metric::ServerCpu,
+            Metric::LatencyP50,
+            Metric::MaxThroughput,
+            Metric::WireBytes,
+        ];
+        // Lowest fixed rate for latency; the closed-loop point otherwise.
+        let pick = |e: &'_ EffectRatios, m: Metric| -> Option<Ratio> {
+            e.ratios
+                .iter()
+                .filter(|r| r.metric == m && same_workload(r))
+                .min_by(|a, b| rate_of(a).total_cmp(&rate_of(b)))
+                .cloned()
+        };
+        let mut headers = Vec::new();
         for m in metrics {
-            let _ = write!(s, " {} |", m.short_label());
+            let load = effects
+                .iter()
+                .find_map(|e| pick(e, m))
+                .and_then(|r| r.source.load.clone());
+            match load {
+                Some(l) if m != Metric::MaxThroughput => {
+                    headers.push(format!("{} {}", m.short_label(), l.describe()))
+                }
+                _ => headers.push(m.short_label().to_string()),
+            }
         }
-        s += "\n|---|---|";
-        s += &"---:|".repeat(metrics.len());
-        s += "\n";
+        let rpc = reference
+            .source
+            .rpc
+            .map(|r| format!("{} ", r.as_str()))
+            .unwrap_or_default();
+        let mut s = format!(
+            "\n### Where the difference comes from ({rpc}{} {})\n\n| effect | pair | {} |\n|---|---|{}\n",
+            escape(&reference.source.shape),
+            escape(&reference.source.size_label),
+            headers.iter().map(|h| escape(h)).collect::<Vec<_>>().join(" | "),
+            "---:|".repeat(metrics.len())
+        );
         for e in effects {
             let mut cells = vec![
                 e.effect.name.to_string(),
                 format!("{} → {}", e.effect.baseline, e.effect.candidate),
             ];
-            for m in metrics {
-                let values: Vec<f64> = e
-                    .ratios
+            cells.extend(
+                metrics
                     .iter()
-                    .filter(|r| r.metric == m)
-                    .map(|r| r.value)
-                    .collect();
-                cells.push(
-                    match (
-                        values.iter().copied().reduce(f64::min),
-                        values.iter().copied().reduce(f64::max),
-                    ) {
-                        (Some(lo), Some(hi)) if values.len() > 1 => {
-                            format!(
-                                "{}–{} ({} workloads)",
-                                format::ratio(lo),
-                                format::ratio(hi),
-                                values.len()
-                            )
-                        }
-                        (Some(v), _) => format::ratio(v),
-                        _ => "—".into(),
-                    },
-                );
-            }
+                    .map(|&m| pick(e, m).map(|r| r.compact_text()).unwrap_or_else(|| "—".into())),
+            );
             s += &row(&cells);
         }
         if effects.iter().all(|e| e.effect != TOTAL) {
             s += "\nThe claim pair (rest-json-h1, grpc-proto-h2) was not measured together.\n";
         }
+        s += "\nBrackets: min–max over repetitions. Every workload is in index.html.\n";
         self.effects = s;
     }
 
@@ -205,6 +224,13 @@ impl ReportSink for MarkdownSink {
         }
         s += &self.footer;
         Ok(s.into_bytes())
+    }
+}
+
+fn rate_of(r: &Ratio) -> f64 {
+    match r.source.load {
+        Some(LoadPoint::FixedRate { rate_rps }) => rate_rps,
+        _ => 0.0,
     }
 }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::evidence::{EffectRatios, Ratio};
 use crate::model::Inputs;
-use crate::schema::SCHEMA_VERSION;
+use crate::schema::{SCHEMA_VERSION, Versioned};
 use crate::sink::{ReportError, ReportSink};
 use crate::verdict::Verdict;
 
@@ -19,6 +19,12 @@ pub struct Summary {
     pub verdict: Option<Verdict>,
     /// Every effect of the factorial design with all its ratios.
     pub effects: Vec<SummaryEffect>,
+}
+
+impl Versioned for Summary {
+    fn schema_version(&self) -> u32 {
+        self.schema_version
+    }
 }
 
 /// Where the summary's numbers came from.

@@ -239,3 +239,18 @@ fn real_criterion_files_are_read_and_bad_ones_reported() {
         out.missing
     );
 }
+
+#[test]
+fn summary_json_reads_back_through_the_schema_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    write_run(dir.path(), &synthetic::run());
+    let out = render_run(dir.path(), None).unwrap();
+    let summary: Summary = rpcbench_reports::read_json(&out.summary_json).unwrap();
+    assert_eq!(summary.verdict.unwrap().status, out.status);
+    let md = read(&out.summary_md);
+    assert!(
+        md.contains("### Where the difference comes from (echo small 1KiB)"),
+        "{md}"
+    );
+    assert!(md.contains("| p50 latency at 2000 req/s |"), "{md}");
+}

@@ -1,8 +1,12 @@
 //! Command-line interface (clap derive). Doc comments are the help text.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use rpcbench_proto::pb::Shape;
+use rpcbench_reports::Rpc;
 use rpcbench_servers::{ServerSettings, Variant};
 
 /// rpcbench: is gRPC (HTTP/2 + protobuf) really "up to 8x faster" than REST (HTTP/1.1 + JSON)?
@@ -19,6 +23,58 @@ pub enum Command {
     /// Serve one variant until SIGTERM/SIGINT. Prints one JSON line
     /// `{"variant":...,"addr":...}` on stdout once ready; logs go to stderr.
     Serve(ServeArgs),
+    /// Drive one running variant with load (closed loop, or open loop with --rate) and record
+    /// latency into HdrHistograms. Exit code: 0 done, 1 could not start, 3 stopped early
+    /// (partial results written, marked incomplete).
+    Load(LoadArgs),
+    /// The main job: start every variant as a pinned child process, run the workload matrix
+    /// (variants interleaved, repetitions), write results.json + .hgrm files into
+    /// reports/runs/<UTC timestamp>-<commit>/, and render the report. Exit code: 0 complete,
+    /// 1 could not run, 3 incomplete (every point measured so far is kept).
+    Run(RunArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Built-in scenario [default: quick]
+    #[arg(long, value_enum, conflicts_with = "scenario")]
+    pub preset: Option<crate::scenario::Preset>,
+
+    /// Scenario file (TOML, same structure as `--print-scenario` prints)
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+
+    /// Print a preset as TOML (a starting point for --scenario) and exit
+    #[arg(long, value_enum, value_name = "PRESET", conflicts_with_all = ["preset", "scenario"])]
+    pub print_scenario: Option<crate::scenario::Preset>,
+
+    /// Directory that receives one sub-directory per run
+    #[arg(long, default_value = "reports/runs", value_name = "DIR")]
+    pub output_dir: PathBuf,
+
+    /// CPUs for the servers [default: first half of this process's CPUs, CPU 0 on 2 cores]
+    #[arg(long, value_name = "LIST")]
+    pub server_cpus: Option<String>,
+
+    /// CPUs for the load generator [default: second half, CPU 1 on 2 cores]
+    #[arg(long, value_name = "LIST")]
+    pub client_cpus: Option<String>,
+
+    /// Do not pin anything
+    #[arg(long, conflicts_with_all = ["server_cpus", "client_cpus"])]
+    pub no_pin: bool,
+
+    /// Criterion results to include in the report
+    #[arg(long, default_value = "target/criterion", value_name = "DIR")]
+    pub criterion_dir: PathBuf,
+
+    /// No progress lines (default when CI is set)
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Server and client fairness settings, applied identically to every variant
+    #[command(flatten)]
+    pub settings: ServerSettings,
 }
 
 #[derive(Debug, clap::Args)]
@@ -31,7 +87,145 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:0", value_name = "HOST:PORT")]
     pub addr: SocketAddr,
 
+    /// Pin the server process to these CPUs (e.g. `0` or `0-1`); worker threads default to
+    /// their count
+    #[arg(long, value_name = "LIST")]
+    pub cpus: Option<String>,
+
     /// Fairness settings, identical defaults for every variant.
+    #[command(flatten)]
+    pub settings: ServerSettings,
+}
+
+/// The RPC a load sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RpcArg {
+    /// POST /v1/echo | Bench/Echo: the payload goes both ways
+    Echo,
+    /// GET /v1/payloads/{shape} | Bench/Fetch: the server encodes a cached payload
+    Fetch,
+    /// POST /v1/payloads | Bench/Upload: the server decodes and digests the payload
+    Upload,
+}
+
+impl From<RpcArg> for Rpc {
+    fn from(r: RpcArg) -> Rpc {
+        match r {
+            RpcArg::Echo => Rpc::Echo,
+            RpcArg::Fetch => Rpc::Fetch,
+            RpcArg::Upload => Rpc::Upload,
+        }
+    }
+}
+
+/// A payload shape of the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShapeArg {
+    /// one flat record of scalars and short strings (per-call overhead)
+    Small,
+    /// access-log records (strings)
+    Logs,
+    /// triangles of float vectors (float formatting)
+    Mesh,
+    /// deep records with enums, optionals, maps
+    Nested,
+    /// integer time series (varints vs decimal text)
+    Metrics,
+    /// one large bytes field (base64 vs raw)
+    Blob,
+}
+
+impl From<ShapeArg> for Shape {
+    fn from(s: ShapeArg) -> Shape {
+        match s {
+            ShapeArg::Small => Shape::Small,
+            ShapeArg::Logs => Shape::Logs,
+            ShapeArg::Mesh => Shape::Mesh,
+            ShapeArg::Nested => Shape::Nested,
+            ShapeArg::Metrics => Shape::Metrics,
+            ShapeArg::Blob => Shape::Blob,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
+    /// Variant the target serves (decides protocol and encoding of the client)
+    #[arg(long, value_enum)]
+    pub variant: Variant,
+
+    /// Server address, `http://HOST:PORT` or `HOST:PORT`
+    #[arg(long, value_name = "URL")]
+    pub target: String,
+
+    /// RPC to call
+    #[arg(long, value_enum, default_value = "echo", help_heading = "Workload")]
+    pub rpc: RpcArg,
+
+    /// Payload shape
+    #[arg(long, value_enum, default_value = "small", help_heading = "Workload")]
+    pub shape: ShapeArg,
+
+    /// Target protobuf-encoded payload size in bytes
+    #[arg(long, default_value_t = 256, help_heading = "Workload")]
+    pub size: u64,
+
+    /// Seed of the payload generator
+    #[arg(long, default_value_t = 1, help_heading = "Workload")]
+    pub seed: u64,
+
+    /// Connections to open
+    #[arg(long, default_value = "1", help_heading = "Mode")]
+    pub connections: NonZeroU32,
+
+    /// Requests in flight (closed loop) or at most in flight (open loop). HTTP/1.1 carries one
+    /// request per connection, so it must equal --connections there [default: --connections]
+    #[arg(long, help_heading = "Mode")]
+    pub concurrency: Option<NonZeroU32>,
+
+    /// Open loop: offered load in requests per second on a fixed schedule (latency measured
+    /// from each request's intended send time). Without it: closed loop.
+    #[arg(long, value_name = "RPS", help_heading = "Mode")]
+    pub rate: Option<f64>,
+
+    /// Length of the measured phase
+    #[arg(
+        long,
+        default_value = "10s",
+        conflicts_with = "requests",
+        help_heading = "Length"
+    )]
+    pub duration: humantime::Duration,
+
+    /// Stop after this many measured requests instead of after --duration
+    #[arg(long, help_heading = "Length")]
+    pub requests: Option<u64>,
+
+    /// Warm-up before the measured phase (not recorded)
+    #[arg(long, default_value = "1s", help_heading = "Length")]
+    pub warmup: humantime::Duration,
+
+    /// Per-request timeout
+    #[arg(long, default_value = "5s", help_heading = "Length")]
+    pub timeout: humantime::Duration,
+
+    /// Check the content of every n-th response (echo equality, digest match)
+    #[arg(long, default_value = "16", help_heading = "Workload")]
+    pub check_every: std::num::NonZeroU64,
+
+    /// Write config, provenance, summary and serialized histograms as JSON (atomically)
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub json: Option<PathBuf>,
+
+    /// Write the latency distribution in HdrHistogram's .hgrm percentile format (ms)
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub hgrm: Option<PathBuf>,
+
+    /// Pin the load generator to these CPUs (e.g. `1`); runtime threads default to their count
+    #[arg(long, value_name = "LIST")]
+    pub cpus: Option<String>,
+
+    /// Client-side fairness settings (same flags and defaults as the servers')
     #[command(flatten)]
     pub settings: ServerSettings,
 }

@@ -6,5 +6,14 @@
 
 pub mod cli;
 pub mod client;
+pub mod load;
+pub mod loadcmd;
+pub mod pin;
+pub mod procfs;
+pub mod provenance;
+pub mod report;
+pub mod run;
+pub mod runcmd;
+pub mod scenario;
 pub mod serve;
 pub mod server_process;

@@ -12,10 +12,12 @@ fn main() -> std::process::ExitCode {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     let result = match cli.command {
-        Command::Serve(args) => rpcbench::serve::run(args),
+        Command::Serve(args) => rpcbench::serve::run(args).map(|()| 0),
+        Command::Load(args) => rpcbench::loadcmd::run(args),
+        Command::Run(args) => rpcbench::runcmd::run(args),
     };
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
             eprintln!("rpcbench: error: {e:#}");
             std::process::ExitCode::FAILURE

@@ -190,11 +190,11 @@ impl Source {
         s.push_str(&self.shape);
         s.push(' ');
         s.push_str(&self.size_label);
-        if let Some(load) = &self.load {
-            if !(metric == Metric::MaxThroughput && *load == LoadPoint::MaxThroughput) {
-                s.push(' ');
-                s.push_str(&load.describe());
-            }
+        if let Some(load) = &self.load
+            && !(metric == Metric::MaxThroughput && *load == LoadPoint::MaxThroughput)
+        {
+            s.push(' ');
+            s.push_str(&load.describe());
         }
         s.push_str(&format!(", {} vs {}", self.baseline, self.candidate));
         s
@@ -524,7 +524,7 @@ pub fn point_value(p: &PointResult, metric: Metric) -> Option<f64> {
         Metric::MaxThroughput => Some(s.achieved_rps),
         Metric::ServerCpu => p.server.cpu_ns_per_request,
         Metric::ClientCpu => s.client_cpu_ns_per_request,
-        Metric::WireBytes => p
+        Metric::WireBytes => s
             .wire
             .as_ref()
             .map(|w| w.request_bytes_per_request + w.response_bytes_per_request),

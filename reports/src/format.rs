@@ -151,9 +151,9 @@ pub fn mb_per_s(v: f64) -> String {
 /// whole number of KiB/MiB keep bytes (`1500B`).
 pub fn size_label(size: u64) -> String {
     const MIB: u64 = 1024 * 1024;
-    if size >= MIB && size % MIB == 0 {
+    if size >= MIB && size.is_multiple_of(MIB) {
         format!("{}MiB", size / MIB)
-    } else if size >= 1024 && size % 1024 == 0 {
+    } else if size >= 1024 && size.is_multiple_of(1024) {
         format!("{}KiB", size / 1024)
     } else {
         format!("{size}B")

@@ -928,14 +928,14 @@ impl ReportSink for HtmlSink {
                                     vals.len()
                                 ));
                             }
-                            if metric == Metric::WireBytes {
-                                if let Some(w) = &pts[0].wire {
-                                    title.push_str(&format!(
-                                        "; request {} + response {}",
-                                        format::bytes(w.request_bytes_per_request),
-                                        format::bytes(w.response_bytes_per_request)
-                                    ));
-                                }
+                            if metric == Metric::WireBytes
+                                && let Some(w) = &pts[0].load.summary.wire
+                            {
+                                title.push_str(&format!(
+                                    "; request {} + response {}",
+                                    format::bytes(w.request_bytes_per_request),
+                                    format::bytes(w.response_bytes_per_request)
+                                ));
                             }
                             Some(BarValue {
                                 value: med,
@@ -1486,12 +1486,12 @@ fn load_row(p: &PointResult) -> LoadRow {
             .client_cpu_ns_per_request
             .map(format::duration_ns)
             .unwrap_or_else(dash),
-        request_bytes: p
+        request_bytes: s
             .wire
             .as_ref()
             .map(|w| format::bytes(w.request_bytes_per_request))
             .unwrap_or_else(dash),
-        response_bytes: p
+        response_bytes: s
             .wire
             .as_ref()
             .map(|w| format::bytes(w.response_bytes_per_request))

@@ -14,6 +14,7 @@ pub mod charts;
 pub mod criterion;
 pub mod evidence;
 pub mod format;
+pub mod hgrm;
 pub mod html;
 pub mod markdown;
 pub mod model;

@@ -193,19 +193,19 @@ impl ReportSink for MarkdownSink {
                     " · **incomplete run**"
                 },
             );
-            if let Some(floor) = &run.floor {
-                if let Some(p50) = floor.tcp_ping_pong.get(crate::schema::Percentile::P50) {
-                    let _ = writeln!(
-                        s,
-                        "\nLoopback TCP ping-pong floor on this machine: p50 {}, p99.9 {}.",
-                        format::duration_ns(p50 as f64),
-                        floor
-                            .tcp_ping_pong
-                            .get(crate::schema::Percentile::P999)
-                            .map(|v| format::duration_ns(v as f64))
-                            .unwrap_or_else(|| "n/a".into())
-                    );
-                }
+            if let Some(floor) = &run.floor
+                && let Some(p50) = floor.tcp_ping_pong.get(crate::schema::Percentile::P50)
+            {
+                let _ = writeln!(
+                    s,
+                    "\nLoopback TCP ping-pong floor on this machine: p50 {}, p99.9 {}.",
+                    format::duration_ns(p50 as f64),
+                    floor
+                        .tcp_ping_pong
+                        .get(crate::schema::Percentile::P999)
+                        .map(|v| format::duration_ns(v as f64))
+                        .unwrap_or_else(|| "n/a".into())
+                );
             }
         }
         s += "\nFull report with charts: `index.html`; machine-readable verdict: `summary.json`.\n";

@@ -276,6 +276,9 @@ pub struct LoadSummary {
     pub pacer_lag: Option<LatencyStats>,
     /// Client process CPU (user + system) divided by completed requests.
     pub client_cpu_ns_per_request: Option<f64>,
+    /// Bytes on the wire per completed request, counted at the client's sockets.
+    #[serde(default)]
+    pub wire: Option<WireStats>,
 }
 
 /// A send later than this after its intended time counts as late.
@@ -363,7 +366,6 @@ pub struct PointResult {
     pub repetition: u32,
     pub load: LoadReport,
     pub server: ServerStats,
-    pub wire: Option<WireStats>,
     /// `.hgrm` file of the corrected (or, closed loop, service) latency, relative to the run dir.
     pub hgrm_file: Option<String>,
     /// Set when the point failed; its partial measurements are still in `load`.

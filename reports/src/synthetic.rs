@@ -176,6 +176,10 @@ pub fn point(spec: &PointSpec) -> PointResult {
                 latency_service: LatencyStats::from_histogram(&service),
                 pacer_lag: None,
                 client_cpu_ns_per_request: Some(spec.client_cpu_ns),
+                wire: Some(WireStats {
+                    request_bytes_per_request: spec.request_bytes,
+                    response_bytes_per_request: spec.response_bytes,
+                }),
             },
             histograms: LoadHistograms {
                 corrected: corrected
@@ -189,10 +193,6 @@ pub fn point(spec: &PointSpec) -> PointResult {
             cpu_ns_per_request: Some(spec.server_cpu_ns),
             peak_rss_bytes: Some(24 << 20),
         },
-        wire: Some(WireStats {
-            request_bytes_per_request: spec.request_bytes,
-            response_bytes_per_request: spec.response_bytes,
-        }),
         error: None,
     }
 }

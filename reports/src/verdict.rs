@@ -261,11 +261,11 @@ fn short_source(r: &Ratio) -> String {
         s.push(' ');
     }
     s.push_str(&format!("{} {}", r.source.shape, r.source.size_label));
-    if let Some(load) = &r.source.load {
-        if r.metric != Metric::MaxThroughput {
-            s.push(' ');
-            s.push_str(&load.describe());
-        }
+    if let Some(load) = &r.source.load
+        && r.metric != Metric::MaxThroughput
+    {
+        s.push(' ');
+        s.push_str(&load.describe());
     }
     s
 }

@@ -11,11 +11,11 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// feature (HTTP/2 fields apply to every HTTP/2 variant, REST and gRPC alike).
 #[derive(Debug, Clone, PartialEq, Serialize, clap::Args)]
 pub struct ServerSettings {
-    /// tokio multi-thread runtime worker threads [default: CPUs in this process's affinity set]
+    /// tokio runtime worker threads [default: CPUs in this process's affinity set]
     #[arg(long, value_name = "N")]
     pub worker_threads: Option<NonZeroUsize>,
 
-    /// Set TCP_NODELAY on accepted sockets
+    /// Set TCP_NODELAY on every socket
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub tcp_nodelay: bool,
 

@@ -1,0 +1,42 @@
+//! Records build provenance (git commit, dirty flag, rustc, profile) for result files.
+
+use std::process::Command;
+
+fn output(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(cmd).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn main() {
+    let commit = output("git", &["rev-parse", "HEAD"]).unwrap_or_default();
+    let dirty = output("git", &["status", "--porcelain", "--untracked-files=no"])
+        .map(|s| if s.is_empty() { "false" } else { "true" })
+        .unwrap_or("");
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let rustc_vv = output(&rustc, &["-vV"]).unwrap_or_default();
+    println!("cargo:rustc-env=RPCBENCH_GIT_COMMIT={commit}");
+    println!("cargo:rustc-env=RPCBENCH_GIT_DIRTY={dirty}");
+    println!(
+        "cargo:rustc-env=RPCBENCH_RUSTC_VV={}",
+        rustc_vv.replace('\n', "\\n")
+    );
+    println!(
+        "cargo:rustc-env=RPCBENCH_PROFILE={}",
+        std::env::var("PROFILE").unwrap_or_default()
+    );
+    // Rebuild when HEAD moves or the index changes, so the recorded commit stays true.
+    for path in ["../.git/HEAD", "../.git/index"] {
+        if std::path::Path::new(path).exists() {
+            println!("cargo:rerun-if-changed={path}");
+        }
+    }
+    if let Some(git_ref) = output("git", &["symbolic-ref", "-q", "HEAD"]) {
+        let path = format!("../.git/{git_ref}");
+        if std::path::Path::new(&path).exists() {
+            println!("cargo:rerun-if-changed={path}");
+        }
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+}

@@ -1,0 +1,532 @@
+//! The load generator: one loop for every variant and both modes.
+//!
+//! Each worker owns one client handle (its own HTTP/1.1 connection, or a stream handle on a
+//! shared HTTP/2 / gRPC connection) and runs [`worker`]: take the next slot of the schedule,
+//! wait for its intended time, send, fully decode, record. The *pacing* is the only difference
+//! between the modes:
+//!
+//! - closed loop: a slot's intended time is "now" — the next request goes out as soon as the
+//!   previous one on this worker completed;
+//! - open loop: slot `n` of the whole run is due at `start + n / rate`; worker `k` of `W` takes
+//!   slots `k, k + W, k + 2W, …` (wrk2's per-connection schedule). Latency is measured from the
+//!   intended time (coordinated-omission corrected); the service time (from the actual send) and
+//!   the pacer's lag (actual − intended send) are recorded too.
+//!
+//! tokio's timer ticks in milliseconds, so the pacer sleeps only until ~2 ms before a slot and
+//! then yields in a loop until the slot is due: pacing is accurate to a few microseconds on an
+//! idle core, at the price of client CPU in open loop. The lag is recorded, not hidden.
+//!
+//! Every histogram is a constant-memory HdrHistogram per worker, merged at the end, reset after
+//! the warm-up (requests due before the measured phase are not recorded).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use rpcbench_reports::{
+    ErrorKind, HISTOGRAM_MAX_NS, HISTOGRAM_SIGFIG, LATE_SEND_THRESHOLD_NS, LatencyStats, LoadSummary,
+    WireStats,
+};
+use rpcbench_servers::{HttpVersion, ServerSettings, Variant};
+
+use crate::client::{Call, Client, ClientError, WireCounters};
+
+/// Yield-spin (instead of sleeping) when a slot is due within this much time.
+const SPIN_WINDOW: Duration = Duration::from_millis(2);
+
+/// How the schedule is paced.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pacing {
+    /// Next request when the previous one on the worker completed.
+    Closed,
+    /// Fixed schedule at `rate` requests per second across all workers.
+    Open { rate: f64 },
+}
+
+/// When the measured phase ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    Duration(Duration),
+    Requests(u64),
+}
+
+/// A fully validated load.
+#[derive(Debug, Clone)]
+pub struct LoadSpec {
+    pub variant: Variant,
+    pub addr: SocketAddr,
+    pub call: Arc<Call>,
+    pub connections: u32,
+    /// Workers: requests in flight at most (closed loop: exactly).
+    pub concurrency: u32,
+    pub pacing: Pacing,
+    pub bound: Bound,
+    pub warmup: Duration,
+    pub timeout: Duration,
+    /// Check the content of every n-th response (and the first).
+    pub check_every: u64,
+    /// Client-side fairness settings (TCP_NODELAY, HTTP/2 windows, body limit).
+    pub settings: ServerSettings,
+    /// The server's process, when known: its CPU time over the measured phase is recorded.
+    pub server_pid: Option<u32>,
+}
+
+/// Why a load could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(
+        "HTTP/1.1 carries one request per connection at a time: --concurrency ({concurrency}) must equal --connections ({connections}) for {variant}"
+    )]
+    H1Concurrency {
+        variant: Variant,
+        connections: u32,
+        concurrency: u32,
+    },
+    #[error("--concurrency ({concurrency}) must be at least --connections ({connections})")]
+    TooFewWorkers { connections: u32, concurrency: u32 },
+    #[error(transparent)]
+    Connect(#[from] ClientError),
+}
+
+/// Counters and histograms of one worker (and, merged, of the whole load).
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    pub ok: u64,
+    pub errors: BTreeMap<ErrorKind, u64>,
+    pub checked: u64,
+    pub late_sends: u64,
+    pub corrected: Histogram<u64>,
+    pub service: Histogram<u64>,
+    pub pacer_lag: Histogram<u64>,
+}
+
+/// A new empty latency histogram with the schema's bounds.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, HISTOGRAM_MAX_NS, HISTOGRAM_SIGFIG).expect("constant bounds are valid")
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder {
+            ok: 0,
+            errors: BTreeMap::new(),
+            checked: 0,
+            late_sends: 0,
+            corrected: new_histogram(),
+            service: new_histogram(),
+            pacer_lag: new_histogram(),
+        }
+    }
+}
+
+impl Recorder {
+    fn merge(&mut self, other: &Recorder) {
+        self.ok += other.ok;
+        for (k, v) in &other.errors {
+            *self.errors.entry(*k).or_default() += v;
+        }
+        self.checked += other.checked;
+        self.late_sends += other.late_sends;
+        // Same bounds everywhere, so adding cannot fail.
+        let _ = self.corrected.add(&other.corrected);
+        let _ = self.service.add(&other.service);
+        let _ = self.pacer_lag.add(&other.pacer_lag);
+    }
+
+    fn error(&mut self, kind: ErrorKind) {
+        *self.errors.entry(kind).or_default() += 1;
+    }
+
+    pub fn error_total(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+/// The result of a load: summary plus the merged histograms.
+#[derive(Debug, Clone)]
+pub struct LoadOutcome {
+    pub summary: LoadSummary,
+    /// CPU time the server process used during the measured phase (when `server_pid` is set).
+    pub server_cpu_ns: Option<u64>,
+    pub recorder: Recorder,
+    pub pacing: Pacing,
+}
+
+/// State shared by the workers of one load.
+struct Shared {
+    start: Instant,
+    measure_start: Instant,
+    end: Option<Instant>,
+    request_limit: Option<u64>,
+    claimed: AtomicU64,
+    stop: AtomicBool,
+    abort: Mutex<Option<String>>,
+    completed: AtomicU64,
+}
+
+impl Shared {
+    fn abort(&self, reason: String) {
+        let mut slot = self.abort.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(reason);
+        }
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Handle to stop a running load from outside (Ctrl-C).
+#[derive(Clone, Default)]
+pub struct StopHandle(Arc<Mutex<Option<Arc<Shared>>>>);
+
+impl std::fmt::Debug for StopHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StopHandle")
+    }
+}
+
+impl StopHandle {
+    /// Stops the load; its results are marked incomplete with `reason`.
+    pub fn stop(&self, reason: &str) {
+        if let Some(shared) = self.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            shared.abort(reason.to_owned());
+        }
+    }
+}
+
+/// Live numbers for a progress display.
+pub type ProgressFn = Box<dyn Fn(f64, u64, Option<u64>) + Send + Sync>;
+
+/// Waits until `t`: a tokio sleep for the coarse part, then yielding until due.
+async fn wait_until(t: Instant) {
+    loop {
+        let now = Instant::now();
+        if now >= t {
+            return;
+        }
+        let left = t - now;
+        if left > SPIN_WINDOW {
+            tokio::time::sleep(left - SPIN_WINDOW).await;
+        } else {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Connects `spec.connections` connections and hands out `spec.concurrency` worker handles.
+async fn connect_all(spec: &LoadSpec, counters: &Arc<WireCounters>) -> Result<Vec<Client>, LoadError> {
+    let http1 = spec.variant.http() == HttpVersion::Http1;
+    if http1 && spec.concurrency != spec.connections {
+        return Err(LoadError::H1Concurrency {
+            variant: spec.variant,
+            connections: spec.connections,
+            concurrency: spec.concurrency,
+        });
+    }
+    if spec.concurrency < spec.connections {
+        return Err(LoadError::TooFewWorkers {
+            connections: spec.connections,
+            concurrency: spec.concurrency,
+        });
+    }
+    let mut conns = Vec::new();
+    for _ in 0..spec.connections {
+        conns.push(Client::connect(spec.variant, spec.addr, &spec.settings, Arc::clone(counters)).await?);
+    }
+    // Worker i uses connection i % C; HTTP/2 and gRPC handles multiplex streams on it.
+    let mut handles: Vec<Option<Client>> = conns.into_iter().map(Some).collect();
+    let mut workers: Vec<Client> = Vec::new();
+    for i in 0..spec.concurrency as usize {
+        let c = i % handles.len();
+        let client = if i < handles.len() {
+            handles[c].take().expect("each connection is taken once")
+        } else {
+            workers[c].stream().ok_or(LoadError::H1Concurrency {
+                variant: spec.variant,
+                connections: spec.connections,
+                concurrency: spec.concurrency,
+            })?
+        };
+        workers.push(client);
+    }
+    Ok(workers)
+}
+
+/// Runs one load to the end (or until stopped), returning what was measured.
+pub async fn run(
+    spec: &LoadSpec,
+    stop: &StopHandle,
+    progress: Option<ProgressFn>,
+) -> Result<LoadOutcome, LoadError> {
+    let counters = Arc::new(WireCounters::default());
+    let workers = connect_all(spec, &counters).await?;
+
+    let start = Instant::now();
+    let measure_start = start + spec.warmup;
+    let shared = Arc::new(Shared {
+        start,
+        measure_start,
+        end: match spec.bound {
+            Bound::Duration(d) => Some(measure_start + d),
+            Bound::Requests(_) => None,
+        },
+        request_limit: match spec.bound {
+            Bound::Requests(n) => Some(n),
+            Bound::Duration(_) => None,
+        },
+        claimed: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+        abort: Mutex::new(None),
+        completed: AtomicU64::new(0),
+    });
+    *stop.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&shared));
+
+    let n_workers = workers.len() as u64;
+    let recorders: Vec<Arc<Mutex<Recorder>>> = (0..n_workers)
+        .map(|_| Arc::new(Mutex::new(Recorder::default())))
+        .collect();
+
+    // Snapshot CPU and wire counters when the measured phase begins. Workers never record a
+    // request due before that instant, so the histograms start empty after the warm-up.
+    let server_cpu = move || spec.server_pid.and_then(crate::procfs::cpu_ns);
+    let baseline = {
+        let counters = Arc::clone(&counters);
+        let server_pid = spec.server_pid;
+        tokio::spawn(async move {
+            tokio::time::sleep_until(measure_start.into()).await;
+            let server = server_pid.and_then(crate::procfs::cpu_ns);
+            (cpu_time(), counters.snapshot(), Instant::now(), server)
+        })
+    };
+
+    let progress_task = progress.map(|report| {
+        let shared = Arc::clone(&shared);
+        let recorders = recorders.clone();
+        tokio::spawn(async move {
+            let mut last = (Instant::now(), 0u64);
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let done = shared.completed.load(Ordering::Relaxed);
+                let now = Instant::now();
+                let rate = (done - last.1) as f64 / (now - last.0).as_secs_f64();
+                last = (now, done);
+                let mut merged = new_histogram();
+                for r in &recorders {
+                    let r = r.lock().unwrap_or_else(|p| p.into_inner());
+                    let _ = merged.add(&r.service);
+                }
+                let p99 = (!merged.is_empty()).then(|| merged.value_at_quantile(0.99));
+                report((now - shared.start).as_secs_f64(), rate as u64, p99);
+            }
+        })
+    });
+
+    let mut tasks = Vec::new();
+    for (k, client) in workers.into_iter().enumerate() {
+        let worker_ctx = WorkerCtx {
+            index: k as u64,
+            stride: n_workers,
+            spec: spec.clone(),
+            shared: Arc::clone(&shared),
+            recorder: Arc::clone(&recorders[k]),
+            counters: Arc::clone(&counters),
+        };
+        tasks.push(tokio::spawn(worker(worker_ctx, client)));
+    }
+    for t in tasks {
+        if let Err(e) = t.await {
+            shared.abort(format!("a load worker failed: {e}"));
+        }
+    }
+    let finished = Instant::now();
+    let server_cpu_end = server_cpu();
+    if let Some(p) = progress_task {
+        p.abort();
+    }
+    let (cpu_start, wire_start, measured_from, server_cpu_start) = if baseline.is_finished() {
+        baseline
+            .await
+            .unwrap_or_else(|_| (cpu_time(), counters.snapshot(), finished, server_cpu_end))
+    } else {
+        // Stopped before the warm-up ended: nothing was measured.
+        baseline.abort();
+        (cpu_time(), counters.snapshot(), finished, server_cpu_end)
+    };
+    let cpu_used = cpu_time().saturating_sub(cpu_start);
+    let wire_end = counters.snapshot();
+
+    let mut total = Recorder::default();
+    for r in &recorders {
+        total.merge(&r.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+    let elapsed = finished.saturating_duration_since(measured_from);
+    let abort = shared.abort.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let open = matches!(spec.pacing, Pacing::Open { .. });
+    let per_request = |v: u64| (total.ok > 0).then(|| v as f64 / total.ok as f64);
+    let summary = LoadSummary {
+        complete: abort.is_none(),
+        incomplete_reason: abort,
+        ok: total.ok,
+        errors: total.errors.clone(),
+        checked: total.checked,
+        elapsed_ns: nanos(elapsed),
+        achieved_rps: if elapsed.is_zero() {
+            0.0
+        } else {
+            total.ok as f64 / elapsed.as_secs_f64()
+        },
+        target_rps: match spec.pacing {
+            Pacing::Open { rate } => Some(rate),
+            Pacing::Closed => None,
+        },
+        late_sends: open.then_some(total.late_sends),
+        latency_corrected: open.then(|| LatencyStats::from_histogram(&total.corrected)),
+        latency_service: LatencyStats::from_histogram(&total.service),
+        pacer_lag: open.then(|| LatencyStats::from_histogram(&total.pacer_lag)),
+        client_cpu_ns_per_request: per_request(cpu_used),
+        wire: match (
+            per_request(wire_end.0 - wire_start.0),
+            per_request(wire_end.1 - wire_start.1),
+        ) {
+            (Some(sent), Some(received)) => Some(WireStats {
+                request_bytes_per_request: sent,
+                response_bytes_per_request: received,
+            }),
+            _ => None,
+        },
+    };
+    let server_cpu_ns = match (server_cpu_start, server_cpu_end) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+        _ => None,
+    };
+    Ok(LoadOutcome {
+        summary,
+        server_cpu_ns,
+        recorder: total,
+        pacing: spec.pacing,
+    })
+}
+
+struct WorkerCtx {
+    index: u64,
+    stride: u64,
+    spec: LoadSpec,
+    shared: Arc<Shared>,
+    recorder: Arc<Mutex<Recorder>>,
+    counters: Arc<WireCounters>,
+}
+
+/// The one load loop.
+async fn worker(ctx: WorkerCtx, mut client: Client) {
+    let WorkerCtx {
+        index,
+        stride,
+        spec,
+        shared,
+        recorder,
+        counters,
+    } = ctx;
+    let interval = match spec.pacing {
+        Pacing::Open { rate } => Some(Duration::from_secs_f64(1.0 / rate)),
+        Pacing::Closed => None,
+    };
+    let mut slot = index;
+    let mut sent_count = 0u64;
+    loop {
+        if shared.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let intended = match interval {
+            // `slot * interval` in f64 seconds would lose nanoseconds on long runs; integer maths.
+            Some(iv) => shared.start + Duration::from_nanos(nanos(iv).saturating_mul(slot)),
+            None => Instant::now(),
+        };
+        if shared.end.is_some_and(|end| intended >= end) {
+            return;
+        }
+        let measured = intended >= shared.measure_start;
+        if measured
+            && let Some(limit) = shared.request_limit
+            && shared.claimed.fetch_add(1, Ordering::Relaxed) >= limit
+        {
+            return;
+        }
+        if interval.is_some() {
+            wait_until(intended).await;
+        }
+        let sent = Instant::now();
+        let result = match tokio::time::timeout(spec.timeout, client.call(&spec.call)).await {
+            Ok(r) => r,
+            Err(_) => Err(ClientError::Timeout(spec.timeout)),
+        };
+        let check = sent_count.is_multiple_of(spec.check_every);
+        let result = match result {
+            Ok(reply) if check => spec.call.check(&reply).map(|()| true),
+            Ok(_) => Ok(false),
+            Err(e) => Err(e),
+        };
+        let done = Instant::now();
+        sent_count += 1;
+        shared.completed.fetch_add(1, Ordering::Relaxed);
+        let failure = result.as_ref().err().map(|e| (e.kind(), e.to_string()));
+        if measured {
+            let mut r = recorder.lock().unwrap_or_else(|p| p.into_inner());
+            match &result {
+                Ok(checked) => {
+                    r.ok += 1;
+                    r.checked += u64::from(*checked);
+                    r.service.saturating_record(nanos(done - sent).max(1));
+                    if interval.is_some() {
+                        r.corrected.saturating_record(nanos(done - intended).max(1));
+                        let lag = nanos(sent.saturating_duration_since(intended));
+                        r.pacer_lag.saturating_record(lag.max(1));
+                        if lag > LATE_SEND_THRESHOLD_NS {
+                            r.late_sends += 1;
+                        }
+                    }
+                }
+                Err(e) => r.error(e.kind()),
+            }
+        }
+        if let Some((kind, message)) = failure {
+            tracing::debug!(?kind, %message, "request failed");
+            // After a transport failure or a timeout the connection's state is unknown: open a
+            // new one. If the server cannot be reached any more, the load stops here.
+            if matches!(
+                kind,
+                ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Connect
+            ) {
+                match Client::connect(spec.variant, spec.addr, &spec.settings, Arc::clone(&counters)).await {
+                    Ok(c) => client = c,
+                    Err(e) => {
+                        shared.abort(format!(
+                            "server {} at {} is unreachable: {e} (after: {message})",
+                            spec.variant, spec.addr
+                        ));
+                        return;
+                    }
+                }
+            }
+        }
+        slot += stride;
+    }
+}
+
+/// CPU time (user + system) of this process so far.
+pub fn cpu_time() -> u64 {
+    use nix::sys::resource::{UsageWho, getrusage};
+    match getrusage(UsageWho::RUSAGE_SELF) {
+        Ok(u) => {
+            let tv =
+                |t: nix::sys::time::TimeVal| t.tv_sec() as u64 * 1_000_000_000 + t.tv_usec() as u64 * 1_000;
+            tv(u.user_time()) + tv(u.system_time())
+        }
+        Err(_) => 0,
+    }
+}

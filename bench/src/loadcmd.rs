@@ -1,0 +1,321 @@
+//! `rpcbench load`: validate flags, run one load, print and write its results.
+
+use std::io::IsTerminal as _;
+use std::net::{SocketAddr, ToSocketAddrs as _};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use rpcbench_proto::pb::Shape;
+use rpcbench_reports::{
+    EncodedHistogram, LoadConfig, LoadHistograms, LoadMode, LoadReport, LoadSummary, Percentile, Rpc,
+    SCHEMA_VERSION, Workload, hgrm, write_atomic, write_json_atomic,
+};
+
+use crate::cli::LoadArgs;
+use crate::client::Call;
+use crate::load::{Bound, LoadOutcome, LoadSpec, Pacing, StopHandle};
+
+/// Exit code when a load stopped early and wrote partial results.
+pub const EXIT_INCOMPLETE: u8 = 3;
+
+/// Parses `http://HOST:PORT` or `HOST:PORT` into a socket address.
+pub fn parse_target(target: &str) -> anyhow::Result<SocketAddr> {
+    let rest = target.strip_prefix("http://").unwrap_or(target);
+    if rest.contains("://") {
+        bail!("unsupported target {target:?}: only http:// (cleartext HTTP/1.1 or h2c) is supported");
+    }
+    let hostport = rest.trim_end_matches('/');
+    hostport
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve target {target:?} (expected http://HOST:PORT)"))?
+        .next()
+        .with_context(|| format!("target {target:?} resolves to no address"))
+}
+
+/// The config record of a load.
+pub fn load_config(spec: &LoadSpec, target: &str, workload: Workload) -> LoadConfig {
+    LoadConfig {
+        variant: spec.variant.id().into(),
+        target: target.into(),
+        workload,
+        mode: match spec.pacing {
+            Pacing::Closed => LoadMode::Closed {
+                connections: spec.connections,
+                concurrency: spec.concurrency,
+            },
+            Pacing::Open { rate } => LoadMode::Open {
+                connections: spec.connections,
+                rate_rps: rate,
+            },
+        },
+        duration_ns: match spec.bound {
+            Bound::Duration(d) => Some(d.as_nanos() as u64),
+            Bound::Requests(_) => None,
+        },
+        requests: match spec.bound {
+            Bound::Requests(n) => Some(n),
+            Bound::Duration(_) => None,
+        },
+        warmup_ns: spec.warmup.as_nanos() as u64,
+        timeout_ns: spec.timeout.as_nanos() as u64,
+        check_every: spec.check_every,
+    }
+}
+
+/// The histograms of an outcome, serialized.
+pub fn histograms(outcome: &LoadOutcome) -> anyhow::Result<LoadHistograms> {
+    let open = matches!(outcome.pacing, Pacing::Open { .. });
+    Ok(LoadHistograms {
+        corrected: open
+            .then(|| EncodedHistogram::encode(&outcome.recorder.corrected))
+            .transpose()?,
+        service: EncodedHistogram::encode(&outcome.recorder.service)?,
+        pacer_lag: open
+            .then(|| EncodedHistogram::encode(&outcome.recorder.pacer_lag))
+            .transpose()?,
+    })
+}
+
+/// The `.hgrm` text of an outcome: corrected latency in open loop, service time in closed loop.
+pub fn hgrm_text(outcome: &LoadOutcome) -> String {
+    match outcome.pacing {
+        Pacing::Open { .. } => hgrm::percentile_distribution(&outcome.recorder.corrected, 5),
+        Pacing::Closed => hgrm::percentile_distribution(&outcome.recorder.service, 5),
+    }
+}
+
+fn us(ns: u64) -> String {
+    format!("{:.1}", ns as f64 / 1000.0)
+}
+
+/// The human summary printed on stdout.
+pub fn render_summary(config: &LoadConfig, s: &LoadSummary) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let w = &config.workload;
+    let _ = writeln!(
+        out,
+        "rpcbench load: {} {} {} {} B (seed {})",
+        config.variant,
+        w.rpc.as_str(),
+        w.shape,
+        w.size,
+        w.seed
+    );
+    match &config.mode {
+        LoadMode::Closed {
+            connections,
+            concurrency,
+        } => {
+            let _ = writeln!(
+                out,
+                "  mode        closed loop, {connections} connection(s), {concurrency} in flight"
+            );
+        }
+        LoadMode::Open {
+            connections,
+            rate_rps,
+        } => {
+            let _ = writeln!(
+                out,
+                "  mode        open loop at {rate_rps} req/s, {connections} connection(s)"
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  throughput  {:.1} req/s achieved{}  ({} ok in {:.2} s)",
+        s.achieved_rps,
+        s.target_rps
+            .map(|t| format!(" of {t} offered"))
+            .unwrap_or_default(),
+        s.ok,
+        s.elapsed_ns as f64 / 1e9
+    );
+    let errors: u64 = s.errors.values().sum();
+    let detail: Vec<String> = s.errors.iter().map(|(k, v)| format!("{k:?}={v}")).collect();
+    let _ = writeln!(
+        out,
+        "  errors      {errors}{}",
+        if detail.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", detail.join(", "))
+        }
+    );
+    let _ = writeln!(out, "  checked     {} responses verified", s.checked);
+    if let Some(late) = s.late_sends {
+        let _ = writeln!(
+            out,
+            "  late sends  {late} (sent more than 1 ms after their intended time)"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  latency (µs)     {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "p50", "p90", "p99", "p99.9", "p99.99", "max"
+    );
+    let mut row = |name: &str, stats: &rpcbench_reports::LatencyStats| {
+        let cols: Vec<String> = Percentile::ALL
+            .iter()
+            .map(|p| format!("{:>10}", stats.get(*p).map(us).unwrap_or_default()))
+            .collect();
+        let _ = writeln!(out, "  {name:<16} {}", cols.join(" "));
+    };
+    if let Some(c) = &s.latency_corrected {
+        row("corrected", c);
+    }
+    row(
+        if s.latency_corrected.is_some() {
+            "uncorrected"
+        } else {
+            "service time"
+        },
+        &s.latency_service,
+    );
+    if let Some(l) = &s.pacer_lag {
+        row("pacer lag", l);
+    }
+    if let Some(cpu) = s.client_cpu_ns_per_request {
+        let _ = writeln!(out, "  client CPU  {:.1} µs/request", cpu / 1000.0);
+    }
+    if let Some(wire) = &s.wire {
+        let _ = writeln!(
+            out,
+            "  wire        {:.0} B/request sent, {:.0} B/request received",
+            wire.request_bytes_per_request, wire.response_bytes_per_request
+        );
+    }
+    if !s.complete {
+        let _ = writeln!(
+            out,
+            "  INCOMPLETE  {}",
+            s.incomplete_reason.as_deref().unwrap_or("stopped early")
+        );
+    }
+    out
+}
+
+/// Runs `rpcbench load`. Returns the process exit code.
+pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
+    let client_cpus = match &args.cpus {
+        Some(list) => {
+            let cpus = crate::pin::parse_cpu_list(list)
+                .map_err(anyhow::Error::msg)
+                .context("--cpus")?;
+            if let Err(e) = crate::pin::pin_process(&cpus) {
+                tracing::warn!("running unpinned: {e}");
+            }
+            Some(cpus)
+        }
+        None => None,
+    };
+    let addr = parse_target(&args.target)?;
+    let shape: Shape = args.shape.into();
+    let rpc: Rpc = args.rpc.into();
+    if let Some(rate) = args.rate
+        && !(rate.is_finite() && rate > 0.0 && rate <= 10_000_000.0)
+    {
+        bail!("--rate must be a positive number of requests per second (at most 1e7), got {rate}");
+    }
+    let call = Call::new(args.variant, rpc, shape, args.size, args.seed).context("--shape/--size")?;
+    let connections = args.connections.get();
+    let spec = LoadSpec {
+        variant: args.variant,
+        addr,
+        call: Arc::new(call),
+        connections,
+        concurrency: args.concurrency.map_or(connections, |c| c.get()),
+        pacing: args.rate.map_or(Pacing::Closed, |rate| Pacing::Open { rate }),
+        bound: args
+            .requests
+            .map_or(Bound::Duration(*args.duration), Bound::Requests),
+        warmup: *args.warmup,
+        timeout: *args.timeout,
+        check_every: args.check_every.get(),
+        settings: args.settings.clone(),
+        server_pid: None,
+    };
+    let workload = Workload {
+        rpc,
+        shape: args.shape.to_possible_value_name(),
+        size: args.size,
+        seed: args.seed,
+    };
+    let config = load_config(&spec, &args.target, workload);
+    let mut provenance = crate::provenance::collect(None, client_cpus);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.settings.effective_worker_threads())
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    let stop = StopHandle::default();
+    let outcome = runtime.block_on(async {
+        let ctrl_c = {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    stop.stop("interrupted (Ctrl-C)");
+                }
+            })
+        };
+        let progress = show_progress().then(|| -> crate::load::ProgressFn {
+            Box::new(|t, rate, p99| {
+                let p99 = p99
+                    .map(|v| format!("{:.1} µs", v as f64 / 1000.0))
+                    .unwrap_or_else(|| "-".into());
+                eprint!("\r  {t:6.1} s  {rate:>8} req/s  p99 {p99:<12}");
+            })
+        });
+        let r = crate::load::run(&spec, &stop, progress).await;
+        ctrl_c.abort();
+        r
+    });
+    if show_progress() {
+        eprintln!();
+    }
+    let outcome = outcome
+        .with_context(|| format!("cannot start the load against {} ({})", args.target, args.variant))?;
+    provenance.finished_at = Some(crate::provenance::now_rfc3339());
+
+    print!("{}", render_summary(&config, &outcome.summary));
+    if let Some(path) = &args.json {
+        let report = LoadReport {
+            schema_version: SCHEMA_VERSION,
+            config: config.clone(),
+            provenance,
+            summary: outcome.summary.clone(),
+            histograms: histograms(&outcome)?,
+        };
+        write_json_atomic(path, &report)?;
+        println!("  results     {}", path.display());
+    }
+    if let Some(path) = &args.hgrm {
+        write_atomic(Path::new(path), hgrm_text(&outcome).as_bytes())?;
+        println!("  histogram   {}", path.display());
+    }
+    Ok(if outcome.summary.complete {
+        0
+    } else {
+        EXIT_INCOMPLETE
+    })
+}
+
+/// A progress line only for humans: stderr is a terminal and this is not CI.
+fn show_progress() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+}
+
+trait PossibleValueName {
+    fn to_possible_value_name(&self) -> String;
+}
+
+impl<T: clap::ValueEnum> PossibleValueName for T {
+    fn to_possible_value_name(&self) -> String {
+        self.to_possible_value()
+            .map(|v| v.get_name().to_owned())
+            .unwrap_or_default()
+    }
+}

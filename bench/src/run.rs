@@ -1,0 +1,509 @@
+//! `rpcbench run`: the main job. Servers as pinned child processes, the workload matrix with
+//! interleaved variants, results written after every point, and no process left behind.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use rpcbench_proto::catalogue::ShapeName;
+use rpcbench_proto::pb::Shape;
+use rpcbench_reports::{
+    LatencyStats, LoadReport, Percentile, PhysicalFloor, PointKind, PointResult, Provenance, RunResults,
+    SCHEMA_VERSION, ServerStats, Workload, write_atomic, write_json_atomic,
+};
+use rpcbench_servers::{ServerSettings, Variant};
+
+use crate::client::{Call, health_check};
+use crate::load::{Bound, LoadSpec, Pacing, StopHandle};
+use crate::loadcmd::{hgrm_text, histograms, load_config};
+use crate::scenario::{Scenario, WorkloadSpec};
+use crate::server_process::ServerProcess;
+
+/// Exit code of a run that stopped early or had failed points (results are still written).
+pub const EXIT_INCOMPLETE: u8 = 3;
+
+/// Everything `run` needs, validated.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub scenario: Scenario,
+    pub scenario_name: String,
+    pub output_dir: PathBuf,
+    pub server_cpus: Option<Vec<usize>>,
+    pub client_cpus: Option<Vec<usize>>,
+    pub settings: ServerSettings,
+    pub quiet: bool,
+    /// Where criterion's results are, for the report.
+    pub criterion_dir: Option<PathBuf>,
+}
+
+/// Where a finished run put its files.
+#[derive(Debug)]
+pub struct RunOutput {
+    pub dir: PathBuf,
+    pub results: PathBuf,
+    pub complete: bool,
+}
+
+/// Default CPU sets: the first half of this process's CPUs for servers, the second half for
+/// the load generator (2 cores: server on CPU 0, generator on CPU 1). `None` with one CPU.
+pub fn default_cpu_sets() -> Option<(Vec<usize>, Vec<usize>)> {
+    let cpus = crate::pin::current_cpus();
+    if cpus.len() < 2 {
+        return None;
+    }
+    let half = cpus.len() / 2;
+    Some((cpus[..half].to_vec(), cpus[half..].to_vec()))
+}
+
+/// Loopback TCP round trips of one byte, server thread pinned to `server_cpus`: the physical
+/// floor under every RPC measured on this machine.
+pub fn measure_floor(server_cpus: Option<&[usize]>, round_trips: u32) -> std::io::Result<PhysicalFloor> {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let cpus = server_cpus.map(<[usize]>::to_vec);
+    let server = std::thread::spawn(move || -> std::io::Result<()> {
+        if let Some(cpus) = cpus {
+            let _ = crate::pin::pin_process(&cpus); // this thread only: sched_setaffinity(0)
+        }
+        let (mut s, _) = listener.accept()?;
+        s.set_nodelay(true)?;
+        let mut b = [0u8; 1];
+        while s.read(&mut b)? == 1 {
+            s.write_all(&b)?;
+        }
+        Ok(())
+    });
+    let mut c = std::net::TcpStream::connect(addr)?;
+    c.set_nodelay(true)?;
+    let mut h = crate::load::new_histogram();
+    let mut b = [7u8; 1];
+    for i in 0..round_trips + 1000 {
+        let t = Instant::now();
+        c.write_all(&b)?;
+        c.read_exact(&mut b)?;
+        if i >= 1000 {
+            h.saturating_record(t.elapsed().as_nanos() as u64);
+        }
+    }
+    drop(c);
+    let _ = server.join();
+    Ok(PhysicalFloor {
+        tcp_ping_pong: LatencyStats::from_histogram(&h),
+    })
+}
+
+fn size_label(size: u64) -> String {
+    if size >= 1 << 20 && size.is_multiple_of(1 << 20) {
+        format!("{}MiB", size >> 20)
+    } else if size >= 1024 && size.is_multiple_of(1024) {
+        format!("{}KiB", size >> 10)
+    } else {
+        format!("{size}B")
+    }
+}
+
+fn point_label(kind: &PointKind) -> String {
+    match kind {
+        PointKind::MaxThroughput => "max".into(),
+        PointKind::FixedRate { rate_rps } => format!("rate-{rate_rps:.0}"),
+        PointKind::Sweep { fraction, .. } => format!("sweep-{:.0}pct", fraction * 100.0),
+    }
+}
+
+struct Servers {
+    procs: BTreeMap<Variant, ServerProcess>,
+}
+
+impl Servers {
+    fn stop_all(&mut self) {
+        for p in self.procs.values_mut() {
+            p.stop();
+        }
+    }
+}
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        self.stop_all();
+    }
+}
+
+struct Ctx<'a> {
+    opts: &'a RunOptions,
+    dir: &'a Path,
+    results: RunResults,
+    stop: StopHandle,
+    started: Instant,
+    done: usize,
+    total: usize,
+    interrupted: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Ctx<'_> {
+    fn save(&self) -> anyhow::Result<()> {
+        write_json_atomic(&self.dir.join("results.json"), &self.results)?;
+        Ok(())
+    }
+
+    fn progress(&self, line: &str) {
+        if self.opts.quiet {
+            return;
+        }
+        let elapsed = self.started.elapsed();
+        let eta = if self.done > 0 {
+            let per = elapsed / self.done as u32;
+            humantime::format_duration(Duration::from_secs(
+                (per * (self.total - self.done) as u32).as_secs(),
+            ))
+            .to_string()
+        } else {
+            "?".into()
+        };
+        eprintln!("[{:>3}/{}] {line}  (ETA {eta})", self.done, self.total);
+    }
+}
+
+/// Runs the scenario. Results are written after every point, so an interrupted or failed run
+/// keeps everything measured before.
+pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
+    let provenance = crate::provenance::collect(opts.server_cpus.clone(), opts.client_cpus.clone());
+    let stamp = provenance.started_at.replace(['-', ':'], "");
+    let short = provenance
+        .git_commit
+        .as_deref()
+        .map(|c| &c[..c.len().min(8)])
+        .unwrap_or("nocommit");
+    let dir = opts.output_dir.join(format!("{stamp}-{short}"));
+    std::fs::create_dir_all(dir.join("hgrm")).with_context(|| format!("cannot create {}", dir.display()))?;
+
+    let threads = opts
+        .client_cpus
+        .as_ref()
+        .map_or_else(|| opts.settings.effective_worker_threads(), Vec::len);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+
+    let mut ctx = Ctx {
+        opts,
+        dir: &dir,
+        results: RunResults {
+            schema_version: SCHEMA_VERSION,
+            scenario_name: opts.scenario_name.clone(),
+            scenario: serde_json::to_value(&opts.scenario)?,
+            provenance,
+            server_settings: serde_json::to_value(&opts.settings)?,
+            floor: None,
+            points: Vec::new(),
+            complete: false,
+            errors: Vec::new(),
+        },
+        stop: StopHandle::default(),
+        started: Instant::now(),
+        done: 0,
+        total: opts.scenario.total_points(),
+        interrupted: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    };
+    ctx.save()?;
+    if !opts.quiet {
+        eprintln!(
+            "rpcbench run: scenario {} — {} points, at least {} (servers on CPUs {:?}, load generator on {:?})",
+            opts.scenario_name,
+            ctx.total,
+            humantime::format_duration(opts.scenario.estimated_duration()),
+            opts.server_cpus,
+            opts.client_cpus
+        );
+    }
+    if opts.scenario.measure_floor {
+        match measure_floor(opts.server_cpus.as_deref(), 20_000) {
+            Ok(floor) => ctx.results.floor = Some(floor),
+            Err(e) => ctx
+                .results
+                .errors
+                .push(format!("loopback floor not measured: {e}")),
+        }
+    }
+
+    let outcome = runtime.block_on(async {
+        let stop = ctx.stop.clone();
+        let interrupted = Arc::clone(&ctx.interrupted);
+        let ctrl_c = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                interrupted.store(true, std::sync::atomic::Ordering::SeqCst);
+                stop.stop("interrupted (Ctrl-C)");
+            }
+        });
+        let r = run_matrix(&mut ctx).await;
+        ctrl_c.abort();
+        r
+    });
+    if let Err(e) = outcome {
+        ctx.results.errors.push(format!("{e:#}"));
+    }
+    ctx.results.provenance.finished_at = Some(crate::provenance::now_rfc3339());
+    ctx.results.complete = ctx.results.errors.is_empty()
+        && ctx.results.points.iter().all(|p| p.error.is_none())
+        && ctx.results.points.len() == ctx.total;
+    ctx.save()?;
+    Ok(RunOutput {
+        results: dir.join("results.json"),
+        dir: dir.clone(),
+        complete: ctx.results.complete,
+    })
+}
+
+async fn start_servers(opts: &RunOptions, variants: &[Variant]) -> anyhow::Result<Servers> {
+    let exe = std::env::current_exe().context("cannot find the rpcbench executable")?;
+    let mut extra = settings_flags(&opts.settings);
+    if let Some(cpus) = &opts.server_cpus {
+        extra.push("--cpus".into());
+        extra.push(cpus.iter().map(usize::to_string).collect::<Vec<_>>().join(","));
+    }
+    let mut servers = Servers {
+        procs: BTreeMap::new(),
+    };
+    for &variant in variants {
+        let process = ServerProcess::start(&exe, variant, &extra)?;
+        let addr = process.addr();
+        servers.procs.insert(variant, process);
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            health_check(variant, addr, &opts.settings),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("server {variant} at {addr} did not pass its health check within 10 s"))?
+        .with_context(|| format!("server {variant} at {addr} failed its health check"))?;
+    }
+    Ok(servers)
+}
+
+/// The same fairness settings, as flags for `rpcbench serve`.
+fn settings_flags(s: &ServerSettings) -> Vec<String> {
+    let mut v = vec![
+        format!("--tcp-nodelay={}", s.tcp_nodelay),
+        format!("--max-body-bytes={}", s.max_body_bytes),
+        format!("--h2-stream-window={}", s.h2_stream_window),
+        format!("--h2-connection-window={}", s.h2_connection_window),
+        format!("--h2-max-concurrent-streams={}", s.h2_max_concurrent_streams),
+        format!("--h2-max-frame-size={}", s.h2_max_frame_size),
+    ];
+    if let Some(n) = s.worker_threads {
+        v.push(format!("--worker-threads={n}"));
+    }
+    v
+}
+
+async fn run_matrix(ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+    let scenario = ctx.opts.scenario.clone();
+    let variants = scenario.variant_list();
+    let mut servers = start_servers(ctx.opts, &variants).await?;
+    // Maximum throughput of the first repetition, per workload and variant: the basis of the
+    // common and sweep rates, so every repetition offers the same rates.
+    let mut max_rps: BTreeMap<(usize, Variant), f64> = BTreeMap::new();
+    for rep in 0..scenario.repetitions {
+        if scenario.points.max_throughput {
+            for (wi, w) in scenario.workloads.iter().enumerate() {
+                for &variant in &variants {
+                    let p = measure(ctx, &mut servers, variant, w, PointKind::MaxThroughput, rep).await?;
+                    if rep == 0
+                        && let Some(p) = p
+                        && p.error.is_none()
+                    {
+                        max_rps.insert((wi, variant), p.load.summary.achieved_rps);
+                    }
+                }
+            }
+        }
+        for (wi, w) in scenario.workloads.iter().enumerate() {
+            let slowest = variants
+                .iter()
+                .filter_map(|v| max_rps.get(&(wi, *v)))
+                .copied()
+                .fold(f64::INFINITY, f64::min);
+            let mut kinds: Vec<(Option<Variant>, PointKind)> = Vec::new();
+            for f in &scenario.points.common_rate_fractions {
+                if slowest.is_finite() && slowest > 0.0 {
+                    kinds.push((
+                        None,
+                        PointKind::FixedRate {
+                            rate_rps: (slowest * f).round().max(1.0),
+                        },
+                    ));
+                }
+            }
+            for r in &scenario.points.fixed_rates {
+                kinds.push((None, PointKind::FixedRate { rate_rps: *r }));
+            }
+            for f in &scenario.points.sweep_fractions {
+                for &v in &variants {
+                    if let Some(max) = max_rps.get(&(wi, v)) {
+                        let rate_rps = (max * f).round().max(1.0);
+                        kinds.push((
+                            Some(v),
+                            PointKind::Sweep {
+                                fraction: *f,
+                                rate_rps,
+                            },
+                        ));
+                    }
+                }
+            }
+            for (only, kind) in kinds {
+                for &variant in &variants {
+                    if only.is_none_or(|o| o == variant) {
+                        measure(ctx, &mut servers, variant, w, kind.clone(), rep).await?;
+                    }
+                }
+            }
+        }
+    }
+    servers.stop_all();
+    Ok(())
+}
+
+/// Measures one point and appends it to the results (also when it failed).
+async fn measure(
+    ctx: &mut Ctx<'_>,
+    servers: &mut Servers,
+    variant: Variant,
+    w: &WorkloadSpec,
+    kind: PointKind,
+    rep: u32,
+) -> anyhow::Result<Option<PointResult>> {
+    if ctx.interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+        bail!("interrupted (Ctrl-C)");
+    }
+    let s = &ctx.opts.scenario;
+    let id = format!(
+        "{variant}/{}/{}/{}/{}/rep{rep}",
+        w.rpc.as_str(),
+        w.shape,
+        size_label(w.size),
+        point_label(&kind)
+    );
+    ctx.done += 1;
+    let server = servers
+        .procs
+        .get_mut(&variant)
+        .expect("every variant has a server");
+    if !server.is_running() {
+        let msg = format!("{id}: skipped, the {variant} server is no longer running");
+        ctx.progress(&msg);
+        ctx.results.errors.push(msg);
+        ctx.save()?;
+        return Ok(None);
+    }
+    let shape = Shape::parse(&w.shape)?;
+    let call = Call::new(variant, w.rpc, shape, w.size, w.seed)?;
+    let spec = LoadSpec {
+        variant,
+        addr: server.addr(),
+        call: Arc::new(call),
+        connections: s.connections,
+        concurrency: s.connections,
+        pacing: match &kind {
+            PointKind::MaxThroughput => Pacing::Closed,
+            PointKind::FixedRate { rate_rps } | PointKind::Sweep { rate_rps, .. } => {
+                Pacing::Open { rate: *rate_rps }
+            }
+        },
+        bound: Bound::Duration(s.duration),
+        warmup: s.warmup,
+        timeout: s.timeout,
+        check_every: s.check_every,
+        settings: ctx.opts.settings.clone(),
+        server_pid: server.pid(),
+    };
+    let workload = Workload {
+        rpc: w.rpc,
+        shape: w.shape.clone(),
+        size: w.size,
+        seed: w.seed,
+    };
+    let config = load_config(&spec, &format!("http://{}", server.addr()), workload.clone());
+    let pid = server.pid().unwrap_or(0);
+    let outcome = crate::load::run(&spec, &ctx.stop, None).await;
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            let msg = format!("{id}: {e}");
+            ctx.progress(&msg);
+            ctx.results.errors.push(msg);
+            ctx.save()?;
+            return Ok(None);
+        }
+    };
+    let ok = outcome.summary.ok;
+    let server_cpu = outcome
+        .server_cpu_ns
+        .filter(|_| ok > 0)
+        .map(|ns| ns as f64 / ok as f64);
+    let hgrm_file = format!("hgrm/{}.hgrm", id.replace('/', "_"));
+    write_atomic(&ctx.dir.join(&hgrm_file), hgrm_text(&outcome).as_bytes())?;
+    let error = (!outcome.summary.complete).then(|| {
+        outcome
+            .summary
+            .incomplete_reason
+            .clone()
+            .unwrap_or_else(|| "stopped early".into())
+    });
+    let point = PointResult {
+        id: id.clone(),
+        variant: variant.id().into(),
+        workload,
+        point: kind,
+        repetition: rep,
+        load: LoadReport {
+            schema_version: SCHEMA_VERSION,
+            config,
+            provenance: Provenance {
+                command: Vec::new(),
+                ..ctx.results.provenance.clone()
+            },
+            summary: outcome.summary.clone(),
+            histograms: histograms(&outcome)?,
+        },
+        server: ServerStats {
+            cpu_ns_per_request: server_cpu,
+            peak_rss_bytes: crate::procfs::peak_rss(pid),
+        },
+        hgrm_file: Some(hgrm_file),
+        error: error.clone(),
+    };
+    let sum = &outcome.summary;
+    let lat = sum.latency_corrected.as_ref().unwrap_or(&sum.latency_service);
+    let us = |p: Percentile| {
+        lat.get(p)
+            .map_or("-".into(), |v| format!("{:.0}", v as f64 / 1000.0))
+    };
+    ctx.progress(&format!(
+        "{id}: {:.0} req/s, p50 {} µs, p99 {} µs, server CPU {} µs/req{}",
+        sum.achieved_rps,
+        us(Percentile::P50),
+        us(Percentile::P99),
+        server_cpu.map_or("-".into(), |c| format!("{:.1}", c / 1000.0)),
+        error
+            .as_deref()
+            .map(|e| format!(" — FAILED: {e}"))
+            .unwrap_or_default()
+    ));
+    ctx.results.points.push(point.clone());
+    ctx.save()?;
+    if ctx.interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+        bail!("interrupted (Ctrl-C)");
+    }
+    Ok(Some(point))
+}
+
+/// Whether progress lines should be quiet by default (CI, or stderr not a terminal is fine:
+/// one line per point is log-friendly; only `CI` silences them unless asked).
+pub fn quiet_by_default() -> bool {
+    std::env::var_os("CI").is_some() && !std::io::stderr().is_terminal()
+}

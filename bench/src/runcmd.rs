@@ -1,0 +1,86 @@
+//! `rpcbench run`: pick the scenario and CPU sets, pin, run, report.
+
+use anyhow::Context as _;
+
+use crate::cli::RunArgs;
+use crate::pin::{parse_cpu_list, pin_process};
+use crate::run::{EXIT_INCOMPLETE, RunOptions};
+use crate::scenario::{Preset, Scenario};
+
+/// Runs `rpcbench run`; returns the exit code.
+pub fn run(args: RunArgs) -> anyhow::Result<u8> {
+    if let Some(preset) = args.print_scenario {
+        print!("{}", preset.scenario().to_toml());
+        return Ok(0);
+    }
+    let (scenario, scenario_name) = match (&args.scenario, args.preset) {
+        (Some(path), _) => (Scenario::from_file(path)?, path.display().to_string()),
+        (None, preset) => {
+            let preset = preset.unwrap_or(Preset::Quick);
+            let s = preset.scenario();
+            let name = s.name.clone();
+            (s, name)
+        }
+    };
+    let (server_cpus, client_cpus) = if args.no_pin {
+        (None, None)
+    } else {
+        let parse = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<Vec<usize>>> {
+            v.as_deref()
+                .map(|l| {
+                    parse_cpu_list(l)
+                        .map_err(anyhow::Error::msg)
+                        .with_context(|| flag.to_owned())
+                })
+                .transpose()
+        };
+        let server = parse("--server-cpus", &args.server_cpus)?;
+        let client = parse("--client-cpus", &args.client_cpus)?;
+        match (server, client, crate::run::default_cpu_sets()) {
+            (Some(s), Some(c), _) => (Some(s), Some(c)),
+            (s, c, Some((ds, dc))) => (Some(s.unwrap_or(ds)), Some(c.unwrap_or(dc))),
+            (s, c, None) => {
+                tracing::warn!("fewer than 2 CPUs available: servers and load generator share CPUs");
+                (s, c)
+            }
+        }
+    };
+    if let (Some(s), Some(c)) = (&server_cpus, &client_cpus)
+        && s.iter().any(|cpu| c.contains(cpu))
+    {
+        anyhow::bail!("--server-cpus {s:?} and --client-cpus {c:?} overlap; they must be disjoint");
+    }
+    // Pin this process (the load generator) before any runtime thread exists.
+    let client_cpus = match client_cpus {
+        Some(cpus) => match pin_process(&cpus) {
+            Ok(()) => Some(cpus),
+            Err(e) => {
+                tracing::warn!("running the load generator unpinned: {e}");
+                None
+            }
+        },
+        None => None,
+    };
+    let opts = RunOptions {
+        scenario,
+        scenario_name,
+        output_dir: args.output_dir,
+        server_cpus,
+        client_cpus,
+        settings: args.settings,
+        quiet: args.quiet || crate::run::quiet_by_default(),
+        criterion_dir: Some(args.criterion_dir),
+    };
+    let out = crate::run::run(&opts)?;
+    println!("results: {}", out.results.display());
+    crate::report::render_after_run(&out.dir, opts.criterion_dir.as_deref());
+    if out.complete {
+        Ok(0)
+    } else {
+        eprintln!(
+            "rpcbench run: the run is incomplete; see `errors` and failed points in {}",
+            out.results.display()
+        );
+        Ok(EXIT_INCOMPLETE)
+    }
+}

@@ -1,0 +1,367 @@
+//! Scenarios: what `rpcbench run` measures. Presets are built in; any scenario can be printed
+//! as TOML (`rpcbench run --print-scenario quick`) and read back with `--scenario FILE`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rpcbench_proto::catalogue::ShapeName;
+use rpcbench_proto::pb::Shape;
+use rpcbench_reports::Rpc;
+use rpcbench_servers::Variant;
+use serde::{Deserialize, Serialize};
+
+/// Built-in scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    /// Under a minute: every variant, one small echo workload (used by CI)
+    Smoke,
+    /// About 3-5 minutes on 2 cores: small, medium and large payloads, 2 repetitions
+    Quick,
+    /// Thorough: every shape at small and large sizes, sweeps to saturation, 3 repetitions
+    /// (about 35 minutes on 2 cores)
+    Full,
+}
+
+/// One request type of the matrix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    /// `echo`, `fetch` or `upload`
+    pub rpc: Rpc,
+    /// catalogue shape: small, logs, mesh, nested, metrics, blob
+    pub shape: String,
+    /// target protobuf-encoded payload size in bytes
+    pub size: u64,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+/// Which load points to measure for every variant × workload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadPoints {
+    /// Closed loop at `connections` in flight: the maximum throughput point.
+    pub max_throughput: bool,
+    /// Open-loop rates shared by every variant, as fractions of the *slowest* variant's maximum
+    /// throughput for the workload (measured in the first repetition), so every variant can
+    /// sustain them and latency is compared at equal offered load.
+    pub common_rate_fractions: Vec<f64>,
+    /// Open-loop rates shared by every variant, in requests per second.
+    #[serde(default)]
+    pub fixed_rates: Vec<f64>,
+    /// Open-loop sweep per variant, as fractions of that variant's own maximum throughput:
+    /// draws latency versus throughput up to saturation.
+    #[serde(default)]
+    pub sweep_fractions: Vec<f64>,
+}
+
+/// A complete scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    /// Variant ids; empty means all six.
+    #[serde(default)]
+    pub variants: Vec<String>,
+    /// Repetitions of the whole matrix; variants are interleaved inside each one.
+    pub repetitions: u32,
+    /// Warm-up before each point (not recorded), e.g. "500ms".
+    #[serde(with = "duration_str")]
+    pub warmup: Duration,
+    /// Measured phase of each point, e.g. "2s".
+    #[serde(with = "duration_str")]
+    pub duration: Duration,
+    /// Per-request timeout.
+    #[serde(with = "duration_str")]
+    pub timeout: Duration,
+    /// Connections per point, identical for every variant; requests in flight equal
+    /// connections for every variant (HTTP/1.1 cannot carry more).
+    pub connections: u32,
+    /// Check the content of every n-th response.
+    pub check_every: u64,
+    /// Measure the loopback TCP round-trip floor before the run.
+    #[serde(default = "yes")]
+    pub measure_floor: bool,
+    pub points: LoadPoints,
+    pub workloads: Vec<WorkloadSpec>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+mod duration_str {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text)
+            .map_err(|e| serde::de::Error::custom(format!("bad duration {text:?}: {e}")))
+    }
+}
+
+/// Why a scenario is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("cannot read scenario {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("scenario {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("scenario {path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+fn workload(rpc: Rpc, shape: &str, size: u64) -> WorkloadSpec {
+    WorkloadSpec {
+        rpc,
+        shape: shape.into(),
+        size,
+        seed: 1,
+    }
+}
+
+impl Preset {
+    pub fn scenario(self) -> Scenario {
+        match self {
+            Preset::Smoke => Scenario {
+                name: "smoke".into(),
+                variants: Vec::new(),
+                repetitions: 1,
+                warmup: Duration::from_millis(200),
+                duration: Duration::from_secs(1),
+                timeout: Duration::from_secs(5),
+                connections: 2,
+                check_every: 16,
+                measure_floor: true,
+                points: LoadPoints {
+                    max_throughput: true,
+                    common_rate_fractions: vec![0.5],
+                    fixed_rates: Vec::new(),
+                    sweep_fractions: Vec::new(),
+                },
+                workloads: vec![workload(Rpc::Echo, "small", 256)],
+            },
+            Preset::Quick => Scenario {
+                name: "quick".into(),
+                variants: Vec::new(),
+                repetitions: 2,
+                warmup: Duration::from_millis(500),
+                duration: Duration::from_secs(2),
+                timeout: Duration::from_secs(5),
+                connections: 4,
+                check_every: 16,
+                measure_floor: true,
+                points: LoadPoints {
+                    max_throughput: true,
+                    common_rate_fractions: vec![0.5],
+                    fixed_rates: Vec::new(),
+                    sweep_fractions: Vec::new(),
+                },
+                workloads: vec![
+                    workload(Rpc::Echo, "small", 256),
+                    workload(Rpc::Fetch, "nested", 16 * 1024),
+                    workload(Rpc::Upload, "mesh", 256 * 1024),
+                ],
+            },
+            Preset::Full => Scenario {
+                name: "full".into(),
+                variants: Vec::new(),
+                repetitions: 3,
+                warmup: Duration::from_secs(1),
+                duration: Duration::from_secs(3),
+                timeout: Duration::from_secs(10),
+                connections: 4,
+                check_every: 16,
+                measure_floor: true,
+                points: LoadPoints {
+                    max_throughput: true,
+                    common_rate_fractions: vec![0.25, 0.5],
+                    fixed_rates: Vec::new(),
+                    sweep_fractions: vec![0.2, 0.4, 0.6, 0.8, 0.9, 1.0],
+                },
+                workloads: {
+                    let mut w = vec![
+                        workload(Rpc::Echo, "small", 256),
+                        workload(Rpc::Fetch, "small", 256),
+                    ];
+                    for shape in ["logs", "mesh", "nested", "metrics", "blob"] {
+                        w.push(workload(Rpc::Echo, shape, 16 * 1024));
+                        w.push(workload(Rpc::Fetch, shape, 1024 * 1024));
+                        w.push(workload(Rpc::Upload, shape, 1024 * 1024));
+                    }
+                    w
+                },
+            },
+        }
+    }
+}
+
+impl Scenario {
+    /// Reads and validates a TOML scenario file. Errors name the file, line and key.
+    pub fn from_file(path: &Path) -> Result<Scenario, ScenarioError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: p.clone(),
+            source,
+        })?;
+        let scenario: Scenario = toml::from_str(&text).map_err(|e| ScenarioError::Parse {
+            path: p.clone(),
+            message: e.to_string(),
+        })?;
+        scenario
+            .validate()
+            .map_err(|message| ScenarioError::Invalid { path: p, message })?;
+        Ok(scenario)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("scenarios serialize")
+    }
+
+    /// The variants to run, in interleaving order.
+    pub fn variant_list(&self) -> Vec<Variant> {
+        if self.variants.is_empty() {
+            Variant::ALL.to_vec()
+        } else {
+            self.variants.iter().filter_map(|v| Variant::from_id(v)).collect()
+        }
+    }
+
+    /// Checks values a TOML type check cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        for v in &self.variants {
+            if Variant::from_id(v).is_none() {
+                return Err(format!("variants: unknown variant {v:?}"));
+            }
+        }
+        if self.repetitions == 0 {
+            return Err("repetitions: must be at least 1".into());
+        }
+        if self.duration.is_zero() {
+            return Err("duration: must be longer than 0".into());
+        }
+        if self.connections == 0 || self.connections > 1024 {
+            return Err("connections: must be 1..=1024".into());
+        }
+        if self.check_every == 0 {
+            return Err("check_every: must be at least 1".into());
+        }
+        if self.workloads.is_empty() {
+            return Err("workloads: at least one is needed".into());
+        }
+        for (i, w) in self.workloads.iter().enumerate() {
+            let shape = Shape::parse(&w.shape).map_err(|e| format!("workloads[{i}].shape: {e}"))?;
+            rpcbench_proto::catalogue::validate(shape, w.size)
+                .map_err(|e| format!("workloads[{i}].size: {e}"))?;
+        }
+        let p = &self.points;
+        let fractions = p.common_rate_fractions.iter().chain(&p.sweep_fractions);
+        if let Some(f) = fractions.into_iter().find(|f| !(**f > 0.0 && **f <= 1.5)) {
+            return Err(format!("points: fraction {f} is outside (0, 1.5]"));
+        }
+        if let Some(r) = p.fixed_rates.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
+            return Err(format!("points.fixed_rates: {r} is not a positive rate"));
+        }
+        let needs_max = !p.common_rate_fractions.is_empty() || !p.sweep_fractions.is_empty();
+        if needs_max && !p.max_throughput {
+            return Err(
+                "points: common_rate_fractions and sweep_fractions need max_throughput = true".into(),
+            );
+        }
+        if !p.max_throughput && p.fixed_rates.is_empty() {
+            return Err("points: nothing to measure".into());
+        }
+        Ok(())
+    }
+
+    /// Points per repetition for each variant × workload.
+    pub fn points_per_workload(&self) -> usize {
+        let p = &self.points;
+        usize::from(p.max_throughput)
+            + p.common_rate_fractions.len()
+            + p.fixed_rates.len()
+            + p.sweep_fractions.len()
+    }
+
+    /// Total number of points.
+    pub fn total_points(&self) -> usize {
+        self.repetitions as usize
+            * self.workloads.len()
+            * self.variant_list().len()
+            * self.points_per_workload()
+    }
+
+    /// Lower bound of the run's wall time (warm-up + measured phase of every point).
+    pub fn estimated_duration(&self) -> Duration {
+        (self.warmup + self.duration) * self.total_points() as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_are_valid_and_round_trip_through_toml() {
+        for preset in [Preset::Smoke, Preset::Quick, Preset::Full] {
+            let s = preset.scenario();
+            s.validate().unwrap();
+            let back: Scenario = toml::from_str(&s.to_toml()).unwrap();
+            assert_eq!(back, s);
+        }
+        assert!(Preset::Smoke.scenario().estimated_duration() < Duration::from_secs(40));
+        let quick = Preset::Quick.scenario().estimated_duration();
+        assert!(
+            quick >= Duration::from_secs(150) && quick <= Duration::from_secs(300),
+            "{quick:?}"
+        );
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        let mut text = Preset::Smoke.scenario().to_toml();
+        text = text.replace("repetitions = 1", "repetitions = 1\nrepetitoins = 2");
+        std::fs::write(&path, &text).unwrap();
+        let err = Scenario::from_file(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("s.toml") && err.contains("repetitoins") && err.contains("line"),
+            "{err}"
+        );
+
+        let text = Preset::Smoke
+            .scenario()
+            .to_toml()
+            .replace("connections = 2", "connections = \"two\"");
+        std::fs::write(&path, &text).unwrap();
+        let err = Scenario::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("connections") && err.contains("line"), "{err}");
+
+        let text = Preset::Smoke
+            .scenario()
+            .to_toml()
+            .replace("shape = \"small\"", "shape = \"huge\"");
+        std::fs::write(&path, &text).unwrap();
+        let err = Scenario::from_file(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("workloads[0].shape") && err.contains("huge"),
+            "{err}"
+        );
+
+        let err = Scenario::from_file(&dir.path().join("missing.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing.toml"), "{err}");
+    }
+}

@@ -1,0 +1,405 @@
+//! `rpcbench load` against real servers: both modes on every variant, the JSON and .hgrm
+//! outputs, coordinated-omission correction under a stalled server, and failure handling.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use rpcbench::server_process::ServerProcess;
+use rpcbench_reports::{LoadReport, Percentile, hgrm, read_json};
+use rpcbench_servers::{HttpVersion, Variant};
+
+fn exe() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_rpcbench"))
+}
+
+fn load(args: &[&str]) -> Output {
+    Command::new(exe())
+        .arg("load")
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn assert_ordered(report: &LoadReport, what: &str) {
+    let stats = [
+        Some(&report.summary.latency_service),
+        report.summary.latency_corrected.as_ref(),
+    ];
+    for s in stats.into_iter().flatten() {
+        let values: Vec<u64> = Percentile::ALL.iter().map(|p| s.get(*p).unwrap()).collect();
+        assert!(
+            values.windows(2).all(|w| w[0] <= w[1]),
+            "{what}: percentiles not ordered: {values:?}"
+        );
+        assert!(s.min_ns <= values[0] && values[0] > 0, "{what}");
+    }
+}
+
+/// Histograms survive the JSON file exactly and agree with the summary.
+fn assert_histograms_round_trip(report: &LoadReport, what: &str) {
+    let service = report.histograms.service.decode().unwrap();
+    assert_eq!(service.len(), report.summary.ok, "{what}");
+    assert_eq!(
+        service.value_at_quantile(0.99),
+        report.summary.latency_service.get(Percentile::P99).unwrap()
+    );
+    if let Some(c) = &report.histograms.corrected {
+        let corrected = c.decode().unwrap();
+        assert_eq!(corrected.len(), report.summary.ok, "{what}");
+        assert_eq!(
+            corrected.max(),
+            report
+                .summary
+                .latency_corrected
+                .as_ref()
+                .unwrap()
+                .get(Percentile::Max)
+                .unwrap()
+        );
+    }
+}
+
+fn workers(variant: Variant) -> &'static str {
+    if variant.http() == HttpVersion::Http1 {
+        "2"
+    } else {
+        "4"
+    }
+}
+
+#[test]
+fn closed_loop_on_every_variant() {
+    let dir = tempfile::tempdir().unwrap();
+    for variant in Variant::ALL {
+        let server = ServerProcess::start(exe(), variant, &[]).unwrap();
+        let json = dir.path().join(format!("{variant}.json"));
+        let hgrm_path = dir.path().join(format!("{variant}.hgrm"));
+        let target = format!("http://{}", server.addr());
+        let out = load(&[
+            "--variant",
+            variant.id(),
+            "--target",
+            &target,
+            "--rpc",
+            "upload",
+            "--shape",
+            "nested",
+            "--size",
+            "2048",
+            "--connections",
+            "2",
+            "--concurrency",
+            workers(variant),
+            "--requests",
+            "300",
+            "--warmup",
+            "200ms",
+            "--check-every",
+            "1",
+            "--json",
+            json.to_str().unwrap(),
+            "--hgrm",
+            hgrm_path.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{variant}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: LoadReport = read_json(&json).unwrap();
+        assert_eq!(report.summary.ok, 300, "{variant}: exactly the requested count");
+        assert_eq!(report.summary.checked, 300, "{variant}: every response checked");
+        assert!(
+            report.summary.errors.is_empty(),
+            "{variant}: {:?}",
+            report.summary.errors
+        );
+        assert!(report.summary.complete);
+        assert!(
+            report.summary.latency_corrected.is_none(),
+            "closed loop has no schedule"
+        );
+        assert!(report.summary.wire.as_ref().unwrap().request_bytes_per_request > 1000.0);
+        assert!(report.summary.client_cpu_ns_per_request.unwrap() > 0.0);
+        assert_eq!(report.config.variant, variant.id());
+        assert_ordered(&report, variant.id());
+        assert_histograms_round_trip(&report, variant.id());
+        let rows = hgrm::parse_rows(&std::fs::read_to_string(&hgrm_path).unwrap());
+        assert_eq!(
+            rows.iter().map(|r| r.2).sum::<u64>(),
+            300,
+            "{variant}: .hgrm counts"
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("p99.99") && stdout.contains("service time"),
+            "{stdout}"
+        );
+    }
+}
+
+#[test]
+fn open_loop_on_every_variant() {
+    let dir = tempfile::tempdir().unwrap();
+    for variant in Variant::ALL {
+        let server = ServerProcess::start(exe(), variant, &[]).unwrap();
+        let json = dir.path().join(format!("{variant}.json"));
+        let target = format!("http://{}", server.addr());
+        let out = load(&[
+            "--variant",
+            variant.id(),
+            "--target",
+            &target,
+            "--rpc",
+            "fetch",
+            "--shape",
+            "mesh",
+            "--size",
+            "4096",
+            "--connections",
+            "2",
+            "--concurrency",
+            workers(variant),
+            "--rate",
+            "400",
+            "--duration",
+            "1s",
+            "--warmup",
+            "250ms",
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{variant}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: LoadReport = read_json(&json).unwrap();
+        let s = &report.summary;
+        // The schedule has exactly rate × duration slots in the measured phase.
+        assert!(
+            (399..=401).contains(&(s.ok + s.errors.values().sum::<u64>())),
+            "{variant}: {}",
+            s.ok
+        );
+        assert!(s.errors.is_empty(), "{variant}: {:?}", s.errors);
+        assert_eq!(s.target_rps, Some(400.0));
+        assert!(s.late_sends.is_some() && s.pacer_lag.is_some());
+        assert!(
+            s.checked > 0 && s.checked >= s.ok / 32,
+            "{variant}: {} checked",
+            s.checked
+        );
+        assert_ordered(&report, variant.id());
+        assert_histograms_round_trip(&report, variant.id());
+        // Corrected latency includes everything the uncorrected one does, plus the lag.
+        let corrected = s.latency_corrected.as_ref().unwrap();
+        assert!(corrected.get(Percentile::Max) >= s.latency_service.get(Percentile::Max));
+    }
+}
+
+/// Coordinated omission: a server frozen for a second during an open-loop run. The corrected
+/// p99 must show the stall; the uncorrected service time hides it (one slow request per
+/// connection, then a burst of fast ones).
+#[test]
+fn stalled_server_shows_in_corrected_latency_only() {
+    for variant in [Variant::RestJsonH1, Variant::GrpcProtoH2] {
+        let dir = tempfile::tempdir().unwrap();
+        let server = ServerProcess::start(exe(), variant, &[]).unwrap();
+        let json = dir.path().join("stall.json");
+        let target = format!("http://{}", server.addr());
+        let json_arg = json.to_str().unwrap().to_owned();
+        let child = std::thread::spawn(move || {
+            load(&[
+                "--variant",
+                variant.id(),
+                "--target",
+                &target,
+                "--rate",
+                "500",
+                "--duration",
+                "4s",
+                "--warmup",
+                "0s",
+                "--timeout",
+                "10s",
+                "--json",
+                &json_arg,
+            ])
+        });
+        // Freeze the server one second into the run, for one second.
+        std::thread::sleep(Duration::from_secs(1));
+        server.signal(Signal::SIGSTOP).unwrap();
+        let stalled = Instant::now();
+        std::thread::sleep(Duration::from_secs(1));
+        server.signal(Signal::SIGCONT).unwrap();
+        let frozen_for = stalled.elapsed();
+        let out = child.join().unwrap();
+        assert!(
+            out.status.success(),
+            "{variant}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: LoadReport = read_json(&json).unwrap();
+        let s = &report.summary;
+        let corrected_p99 = s
+            .latency_corrected
+            .as_ref()
+            .unwrap()
+            .get(Percentile::P99)
+            .unwrap();
+        let service_p99 = s.latency_service.get(Percentile::P99).unwrap();
+        // About a quarter of the schedule fell in the stall, so the corrected p99 is close to the
+        // stall length; the service-time p99 sees only the one request that was in flight.
+        assert!(
+            corrected_p99 as f64 >= 0.5 * frozen_for.as_nanos() as f64,
+            "{variant}: corrected p99 {corrected_p99} ns does not show a {frozen_for:?} stall"
+        );
+        assert!(
+            service_p99 * 4 < corrected_p99,
+            "{variant}: uncorrected p99 {service_p99} ns vs corrected {corrected_p99} ns"
+        );
+        assert!(
+            s.late_sends.unwrap() > 100,
+            "{variant}: the stall made sends late"
+        );
+    }
+}
+
+#[test]
+fn server_dying_mid_run_keeps_partial_results() {
+    let dir = tempfile::tempdir().unwrap();
+    for variant in [Variant::RestProtoH1, Variant::RestJsonH2, Variant::GrpcJsonH2] {
+        let mut server = ServerProcess::start(exe(), variant, &[]).unwrap();
+        let json = dir.path().join(format!("{variant}.json"));
+        let target = format!("http://{}", server.addr());
+        let json_arg = json.to_str().unwrap().to_owned();
+        let child = std::thread::spawn(move || {
+            load(&[
+                "--variant",
+                variant.id(),
+                "--target",
+                &target,
+                "--rate",
+                "300",
+                "--duration",
+                "20s",
+                "--warmup",
+                "0s",
+                "--json",
+                &json_arg,
+            ])
+        });
+        std::thread::sleep(Duration::from_millis(1500));
+        server.signal(Signal::SIGKILL).unwrap();
+        server.stop();
+        let started = Instant::now();
+        let out = child.join().unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{variant}: load did not stop promptly"
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{variant}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: LoadReport = read_json(&json).unwrap();
+        assert!(!report.summary.complete);
+        let reason = report.summary.incomplete_reason.as_deref().unwrap();
+        assert!(reason.contains("unreachable"), "{variant}: {reason}");
+        assert!(
+            report.summary.ok > 100,
+            "{variant}: requests before the crash are kept"
+        );
+        assert!(
+            !report.summary.errors.is_empty(),
+            "{variant}: the failure is counted"
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("INCOMPLETE"));
+    }
+}
+
+#[test]
+fn target_not_listening_fails_fast() {
+    let server = ServerProcess::start(exe(), Variant::RestJsonH1, &[]).unwrap();
+    let target = format!("http://{}", server.addr());
+    drop(server);
+    for variant in Variant::ALL {
+        let started = Instant::now();
+        let out = load(&["--variant", variant.id(), "--target", &target, "--duration", "2s"]);
+        assert!(started.elapsed() < Duration::from_secs(5), "{variant}");
+        assert_eq!(out.status.code(), Some(1), "{variant}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("cannot connect") && stderr.contains(server_addr(&target)),
+            "{variant}: {stderr}"
+        );
+    }
+}
+
+fn server_addr(target: &str) -> &str {
+    target.trim_start_matches("http://")
+}
+
+#[test]
+fn invalid_flag_combinations_name_the_flags() {
+    let out = load(&[
+        "--variant",
+        "rest-json-h1",
+        "--target",
+        "127.0.0.1:1",
+        "--duration",
+        "1s",
+        "--requests",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--duration") && stderr.contains("--requests"),
+        "{stderr}"
+    );
+
+    let server = ServerProcess::start(exe(), Variant::RestJsonH1, &[]).unwrap();
+    let target = format!("http://{}", server.addr());
+    let out = load(&[
+        "--variant",
+        "rest-json-h1",
+        "--target",
+        &target,
+        "--connections",
+        "1",
+        "--concurrency",
+        "4",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--concurrency") && stderr.contains("--connections"),
+        "{stderr}"
+    );
+
+    for bad in [
+        vec!["--rate", "0"],
+        vec!["--rate=-5"],
+        vec!["--size", "0"],
+        vec!["--target", "https://x:1"],
+    ] {
+        let mut args = vec!["--variant", "rest-json-h1", "--duration", "1s"];
+        if bad[0] != "--target" {
+            args.extend(["--target", &target]);
+        }
+        args.extend(bad.iter().copied());
+        let out = load(&args);
+        assert_eq!(out.status.code(), Some(1), "{bad:?}");
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+            "{bad:?}"
+        );
+    }
+}

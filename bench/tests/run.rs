@@ -1,0 +1,211 @@
+//! `rpcbench run` end to end with a tiny scenario: results validate, nothing is left running,
+//! and a server killed mid-run costs only its own points.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rpcbench_reports::{PointKind, RunResults, read_json};
+
+fn exe() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_rpcbench"))
+}
+
+const SCENARIO: &str = r#"
+name = "test"
+variants = ["rest-json-h1", "grpc-proto-h2"]
+repetitions = 1
+warmup = "100ms"
+duration = "400ms"
+timeout = "5s"
+connections = 2
+check_every = 4
+measure_floor = true
+
+[points]
+max_throughput = true
+common_rate_fractions = [0.5]
+fixed_rates = [200.0]
+
+[[workloads]]
+rpc = "echo"
+shape = "small"
+size = 256
+
+[[workloads]]
+rpc = "upload"
+shape = "logs"
+size = 65536
+"#;
+
+/// Processes (other than us) whose environment carries `marker`.
+fn processes_with(marker: &str) -> Vec<u32> {
+    let me = std::process::id();
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        if let Ok(env) = std::fs::read(entry.path().join("environ"))
+            && env.split(|b| *b == 0).any(|kv| kv == marker.as_bytes())
+        {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+fn run_dir(output: &Path) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(output)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "one directory per run: {dirs:?}");
+    dirs.pop().unwrap()
+}
+
+#[test]
+fn a_run_writes_valid_results_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(&scenario, SCENARIO).unwrap();
+    let output = dir.path().join("runs");
+    let marker = format!("RPCBENCH_TEST_MARK=run-{}", std::process::id());
+    let (k, v) = marker.split_once('=').unwrap();
+    let out = Command::new(exe())
+        .args([
+            "run",
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--output-dir",
+            output.to_str().unwrap(),
+        ])
+        .env(k, v)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(processes_with(&marker).is_empty(), "servers left running");
+
+    let run = run_dir(&output);
+    let results: RunResults = read_json(&run.join("results.json")).unwrap();
+    assert!(results.complete, "{:?}", results.errors);
+    // 2 variants x 2 workloads x (max + common rate + fixed rate)
+    assert_eq!(results.points.len(), 12);
+    assert!(results.floor.as_ref().unwrap().tcp_ping_pong.count >= 20_000);
+    assert!(results.provenance.finished_at.is_some() && results.provenance.rustc.is_some());
+    for p in &results.points {
+        assert!(p.error.is_none(), "{}: {:?}", p.id, p.error);
+        assert!(p.load.summary.ok > 0, "{}", p.id);
+        assert!(p.load.summary.errors.is_empty(), "{}", p.id);
+        assert!(p.server.cpu_ns_per_request.unwrap() > 0.0, "{}", p.id);
+        assert!(p.server.peak_rss_bytes.unwrap() > 1 << 20, "{}", p.id);
+        assert!(p.load.summary.wire.is_some(), "{}", p.id);
+        assert!(run.join(p.hgrm_file.as_ref().unwrap()).is_file(), "{}", p.id);
+    }
+    // Open-loop rates are equal for every variant of a workload.
+    for w in ["echo", "upload"] {
+        let rates: Vec<f64> = results
+            .points
+            .iter()
+            .filter(|p| p.workload.rpc.as_str() == w)
+            .filter_map(|p| match p.point {
+                PointKind::FixedRate { rate_rps } => Some(rate_rps),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rates.len(), 4);
+        let mut distinct = rates.clone();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 2, "{w}: {rates:?}");
+    }
+}
+
+#[test]
+fn a_server_killed_mid_run_keeps_measured_points_and_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("s.toml");
+    // Longer points, so there is time to kill the second variant's server.
+    std::fs::write(
+        &scenario,
+        SCENARIO.replace("duration = \"400ms\"", "duration = \"1500ms\""),
+    )
+    .unwrap();
+    let output = dir.path().join("runs");
+    let marker = format!("RPCBENCH_TEST_MARK=kill-{}", std::process::id());
+    let (k, v) = marker.split_once('=').unwrap();
+    let mut child = Command::new(exe())
+        .args([
+            "run",
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--output-dir",
+            output.to_str().unwrap(),
+            "--quiet",
+        ])
+        .env(k, v)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first point (rest-json-h1) to land, then kill the gRPC server.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let results_path = loop {
+        assert!(Instant::now() < deadline, "no point was written");
+        if let Ok(entries) = std::fs::read_dir(&output)
+            && let Some(run) = entries.flatten().next()
+        {
+            let path = run.path().join("results.json");
+            if let Ok(r) = read_json::<RunResults>(&path)
+                && !r.points.is_empty()
+            {
+                break path;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let grpc: Vec<u32> = processes_with(&marker)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("grpc-proto-h2"))
+        })
+        .collect();
+    assert_eq!(grpc.len(), 1, "the grpc-proto-h2 server process");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(grpc[0] as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(processes_with(&marker).is_empty(), "servers left running");
+    let results: RunResults = read_json(&results_path).unwrap();
+    assert!(!results.complete);
+    let rest_ok = results
+        .points
+        .iter()
+        .filter(|p| p.variant == "rest-json-h1" && p.error.is_none())
+        .count();
+    assert_eq!(
+        rest_ok, 6,
+        "every rest-json-h1 point is kept: {:?}",
+        results.errors
+    );
+    let grpc_failed = results
+        .points
+        .iter()
+        .any(|p| p.variant == "grpc-proto-h2" && p.error.is_some());
+    let grpc_skipped = results.errors.iter().any(|e| e.contains("grpc-proto-h2"));
+    assert!(
+        grpc_failed || grpc_skipped,
+        "the failure is recorded: {:?}",
+        results.errors
+    );
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Standard clients against rpcbench servers: curl for REST (JSON and protobuf bodies), the
+# reference gRPC stack (Python grpcio + stubs generated from the published .proto) for gRPC.
+# Usage: scripts/peer-check.sh   (builds the release binary; needs curl and python3; installs
+# grpcio into a virtualenv under target/ from PyPI)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -q
+BIN=./target/release/rpcbench
+VENV=target/peer-venv
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q grpcio grpcio-tools grpcio-health-checking
+fi
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+start() { # variant -> prints addr
+  local out; out=$(mktemp)
+  "$BIN" serve --variant "$1" >"$out" 2>/dev/null &
+  pids+=($!)
+  for _ in $(seq 1 200); do
+    if [ -s "$out" ]; then python3 -c "import json,sys;print(json.load(open('$out'))['addr'])"; return; fi
+    sleep 0.05
+  done
+  echo "server $1 did not start" >&2; exit 1
+}
+
+REST=$(start rest-json-h1)
+echo "REST (HTTP/1.1) at $REST"
+curl -sf "http://$REST/healthz"; echo
+curl -sf "http://$REST/v1/payloads/small?size=200&seed=1"; echo
+curl -sf "http://$REST/v1/payloads/small?size=200&seed=1" \
+  | curl -sf -X POST -H 'Content-Type: application/json' --data-binary @- "http://$REST/v1/payloads"; echo
+curl -sf -H 'Accept: application/x-protobuf' "http://$REST/v1/payloads/logs?size=1024&seed=1" -o target/peer-logs.pb
+curl -sf -X POST -H 'Content-Type: application/x-protobuf' -H 'Accept: application/json' \
+  --data-binary @target/peer-logs.pb "http://$REST/v1/payloads"; echo
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{"logs":' "http://$REST/v1/echo")
+[ "$code" = 400 ] || { echo "malformed JSON gave $code" >&2; exit 1; }
+
+REST2=$(start rest-proto-h2)
+echo "REST (h2c prior knowledge) at $REST2"
+curl -sf --http2-prior-knowledge -H 'Accept: application/json' "http://$REST2/v1/payloads/mesh?size=300&seed=2"; echo
+
+GRPC=$(start grpc-proto-h2)
+echo "gRPC at $GRPC"
+"$VENV/bin/python" scripts/grpc_peer_check.py "$GRPC"
+echo "peer check passed"

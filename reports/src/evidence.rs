@@ -243,14 +243,14 @@ impl Ratio {
         }
     }
 
-    /// `8.4x [8.1–8.8]`: the spread without its kind, for sentences next to a table that
+    /// `8.4x [8.1–8.8]`, or `1.2x [n=1]` for a single repetition: the spread without its kind, for sentences next to a table that
     /// names it.
     pub fn compact_text(&self) -> String {
         match self.spread {
             Spread::RepetitionRange {
                 baseline_n: 1,
                 candidate_n: 1,
-            } => format!("{} [no spread: 1 repetition]", format::ratio(self.value)),
+            } => format!("{} [n=1]", format::ratio(self.value)),
             _ => format!("{} [{}]", format::ratio(self.value), self.bounds_text()),
         }
     }

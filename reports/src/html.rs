@@ -260,12 +260,14 @@ impl ReportSink for HtmlSink {
             } else {
                 metric.label().to_string()
             };
-            rows.push(ratio_row(
-                format!("{name}, largest (of {})", ext.count),
-                &ext.largest,
-            ));
             if ext.count > 1 {
+                rows.push(ratio_row(
+                    format!("{name}, largest of {}", ext.count),
+                    &ext.largest,
+                ));
                 rows.push(ratio_row(format!("{name}, smallest"), &ext.smallest));
+            } else {
+                rows.push(ratio_row(name, &ext.largest));
             }
             categories.push(metric.short_label().replace(' ', "\n"));
             let bar = |r: &Ratio| BarValue {

@@ -76,23 +76,24 @@ impl ReportSink for MarkdownSink {
             escape(&v.sentence)
         );
         let mut rows = String::new();
+        let mut add = |name: String, e: &crate::verdict::Extremes| {
+            if e.count == 1 {
+                rows += &row(&ratio_cells(&name, &e.largest));
+            } else {
+                rows += &row(&ratio_cells(
+                    &format!("{name}, largest of {}", e.count),
+                    &e.largest,
+                ));
+                rows += &row(&ratio_cells(&format!("{name}, smallest"), &e.smallest));
+            }
+        };
         for (name, ext) in [("encode speed-up", &v.encode), ("decode speed-up", &v.decode)] {
             if let Some(e) = ext {
-                rows += &row(&ratio_cells(&format!("{name}, largest"), &e.largest));
-                rows += &row(&ratio_cells(&format!("{name}, smallest"), &e.smallest));
+                add(name.to_string(), e);
             }
         }
         for m in &v.end_to_end {
-            rows += &row(&ratio_cells(
-                &format!("{}, largest", m.metric.label()),
-                &m.extremes.largest,
-            ));
-            if m.extremes.count > 1 {
-                rows += &row(&ratio_cells(
-                    &format!("{}, smallest", m.metric.label()),
-                    &m.extremes.smallest,
-                ));
-            }
+            add(m.metric.label().to_string(), &m.extremes);
         }
         if !rows.is_empty() {
             s += "| headline | ratio | spread | source point |\n|---|---:|---|---|\n";
@@ -170,7 +171,8 @@ impl ReportSink for MarkdownSink {
         if effects.iter().all(|e| e.effect != TOTAL) {
             s += "\nThe claim pair (rest-json-h1, grpc-proto-h2) was not measured together.\n";
         }
-        s += "\nBrackets: min–max over repetitions. Every workload is in index.html.\n";
+        s += "\nBrackets: min–max over repetitions; n=1 means a single repetition, no spread known. \
+              Every workload is in index.html.\n";
         self.effects = s;
     }
 

@@ -239,6 +239,12 @@ fn sentence(
                 short_source(&ext.largest),
             ));
         }
+        if ext.smallest.value < 1.0 {
+            parts.push(format!(
+                "below 1x {} is the slower side",
+                ext.smallest.source.candidate
+            ));
+        }
         if let Some(reference) = reference_clause(e2e) {
             parts.push(reference);
         }
@@ -586,5 +592,10 @@ mod tests {
             .find(|m| m.metric == Metric::LatencyP50)
             .unwrap();
         assert!(p50.extremes.largest.value < 1.0);
+        assert!(
+            v.sentence.contains("below 1x grpc-proto-h2 is the slower side"),
+            "{}",
+            v.sentence
+        );
     }
 }

@@ -4,8 +4,27 @@
 //! The design decision to know: this crate never runs anything. It depends on no server, client
 //! or RPC framework; producers (`rpcbench load`, `rpcbench run`, the codec benches) write the
 //! types in [`schema`], and everything here is a pure function of those files.
+//!
+//! Entry points for the binary: [`render_run`] (`rpcbench report DIR [--criterion-dir D]`, and
+//! the end of `rpcbench run`) and [`render_criterion_only`]. The pipeline is
+//! [`criterion`] + [`schema`] → [`evidence`] (ratios with spread and source) → [`verdict`] →
+//! [`sink::ReportSink`]s ([`html`], [`markdown`], [`summary`]).
 
+pub mod charts;
+pub mod criterion;
+pub mod evidence;
+pub mod format;
 pub mod hgrm;
+pub mod html;
+pub mod markdown;
+pub mod model;
+pub mod render;
 pub mod schema;
+pub mod sink;
+pub mod summary;
+pub mod synthetic;
+pub mod verdict;
 
+pub use render::{Rendered, render_criterion_only, render_run};
 pub use schema::*;
+pub use sink::ReportError;

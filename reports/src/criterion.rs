@@ -1,0 +1,387 @@
+//! Typed ingestion of criterion's output directory.
+//!
+//! Criterion writes one directory per benchmark with `new/benchmark.json` (the id and the
+//! throughput) and `new/estimates.json` (mean, median, ... with bootstrap confidence
+//! intervals, in nanoseconds). This module walks the directory for those pairs, parses the ids
+//! rpcbench's benches use (`codec/<op>/<encoding>/<shape>/<size>`,
+//! `rtt/<variant>/<rpc>/<shape>/<size>`) and ignores everything else. A corrupt or half-written
+//! benchmark becomes a [`CriterionData::problems`] entry, never a failure of the whole report.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::schema::{EncodedSizes, Rpc, read_json};
+
+/// Name of the encoded-size table the codec benches write into the criterion directory.
+pub const ENCODED_SIZES_FILE: &str = "encoded-sizes.json";
+
+/// How deep to look for `new/benchmark.json` below the criterion directory. Criterion nests
+/// `<group>/<function>/<value>/new`, so 6 is plenty and bounds a walk over a wrong directory.
+const MAX_DEPTH: usize = 6;
+
+/// Errors that prevent reading a criterion directory at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CriterionError {
+    #[error("criterion directory {path} cannot be read: {source}")]
+    Dir { path: PathBuf, source: std::io::Error },
+}
+
+/// Criterion's confidence interval of one estimate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfidenceInterval {
+    pub confidence_level: f64,
+    pub lower_bound: f64,
+    pub upper_bound: f64,
+}
+
+/// One statistic of `estimates.json`, in nanoseconds per iteration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub confidence_interval: ConfidenceInterval,
+    pub point_estimate: f64,
+    #[serde(default)]
+    pub standard_error: Option<f64>,
+}
+
+impl Estimate {
+    fn is_valid(&self) -> bool {
+        let ci = &self.confidence_interval;
+        [self.point_estimate, ci.lower_bound, ci.upper_bound]
+            .iter()
+            .all(|v| v.is_finite() && *v > 0.0)
+    }
+}
+
+/// The parts of `estimates.json` the report uses; other statistics are ignored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimates {
+    pub mean: Estimate,
+    pub median: Estimate,
+}
+
+/// `benchmark.json`: criterion's id of one benchmark.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct BenchmarkMeta {
+    full_id: String,
+    #[serde(default)]
+    throughput: Option<serde_json::Value>,
+}
+
+/// The two encodings of the codec benches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CodecEncoding {
+    Json,
+    Protobuf,
+}
+
+impl CodecEncoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodecEncoding::Json => "json",
+            CodecEncoding::Protobuf => "protobuf",
+        }
+    }
+}
+
+/// The operations of the codec benches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodecOp {
+    Encode,
+    Decode,
+    /// Protobuf only: build the message and encode it.
+    PopulateEncode,
+}
+
+impl CodecOp {
+    pub const ALL: [CodecOp; 3] = [CodecOp::Encode, CodecOp::Decode, CodecOp::PopulateEncode];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodecOp::Encode => "encode",
+            CodecOp::Decode => "decode",
+            CodecOp::PopulateEncode => "populate_encode",
+        }
+    }
+}
+
+/// What a criterion id means to rpcbench.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BenchId {
+    /// `codec/<op>/<encoding>/<shape>/<size>`
+    Codec {
+        op: CodecOp,
+        encoding: CodecEncoding,
+        shape: String,
+        size_label: String,
+    },
+    /// `rtt/<variant>/<rpc>/<shape>/<size>`: one request at a time, in process.
+    RoundTrip {
+        variant: String,
+        rpc: Rpc,
+        shape: String,
+        size_label: String,
+    },
+    /// Any other benchmark; kept so the report can count it, otherwise ignored.
+    Other,
+}
+
+impl BenchId {
+    /// Parses a criterion `full_id`.
+    pub fn parse(full_id: &str) -> BenchId {
+        let parts: Vec<&str> = full_id.split('/').collect();
+        match parts.as_slice() {
+            ["codec", op, enc, shape, size] => {
+                let op = match *op {
+                    "encode" => CodecOp::Encode,
+                    "decode" => CodecOp::Decode,
+                    "populate_encode" => CodecOp::PopulateEncode,
+                    _ => return BenchId::Other,
+                };
+                let encoding = match *enc {
+                    "json" => CodecEncoding::Json,
+                    "protobuf" => CodecEncoding::Protobuf,
+                    _ => return BenchId::Other,
+                };
+                BenchId::Codec {
+                    op,
+                    encoding,
+                    shape: shape.to_string(),
+                    size_label: size.to_string(),
+                }
+            }
+            ["rtt", variant, rpc, shape, size] => {
+                let rpc = match *rpc {
+                    "echo" => Rpc::Echo,
+                    "fetch" => Rpc::Fetch,
+                    "upload" => Rpc::Upload,
+                    _ => return BenchId::Other,
+                };
+                BenchId::RoundTrip {
+                    variant: variant.to_string(),
+                    rpc,
+                    shape: shape.to_string(),
+                    size_label: size.to_string(),
+                }
+            }
+            _ => BenchId::Other,
+        }
+    }
+}
+
+/// One benchmark's results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bench {
+    pub full_id: String,
+    pub id: BenchId,
+    /// Bytes processed per iteration, when the bench declared a byte throughput.
+    pub throughput_bytes: Option<u64>,
+    pub estimates: Estimates,
+    /// The benchmark's directory, relative to the criterion directory.
+    pub dir: PathBuf,
+}
+
+impl Bench {
+    /// The statistic the report uses: the median, with its bootstrap confidence interval.
+    /// The median is robust to the scheduling outliers of a small shared machine.
+    pub fn typical(&self) -> &Estimate {
+        &self.estimates.median
+    }
+}
+
+/// Everything read from one criterion directory.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CriterionData {
+    pub dir: PathBuf,
+    /// Sorted by `full_id`.
+    pub benches: Vec<Bench>,
+    /// Files that could not be used, each with its path and reason.
+    pub problems: Vec<String>,
+    /// `encoded-sizes.json` when present and valid.
+    pub encoded_sizes: Option<EncodedSizes>,
+    /// Criterion's own HTML report, when it wrote one.
+    pub report_index: Option<PathBuf>,
+}
+
+impl CriterionData {
+    pub fn codec(&self) -> impl Iterator<Item = &Bench> {
+        self.benches
+            .iter()
+            .filter(|b| matches!(b.id, BenchId::Codec { .. }))
+    }
+
+    pub fn round_trips(&self) -> impl Iterator<Item = &Bench> {
+        self.benches
+            .iter()
+            .filter(|b| matches!(b.id, BenchId::RoundTrip { .. }))
+    }
+}
+
+/// Reads every `new/benchmark.json` + `new/estimates.json` pair below `dir`, and
+/// `encoded-sizes.json` at its top. Only an unreadable `dir` is an error; bad files are
+/// recorded in [`CriterionData::problems`].
+pub fn read_criterion_dir(dir: &Path) -> Result<CriterionData, CriterionError> {
+    std::fs::read_dir(dir).map_err(|source| CriterionError::Dir {
+        path: dir.into(),
+        source,
+    })?;
+    let mut data = CriterionData {
+        dir: dir.into(),
+        ..Default::default()
+    };
+    walk(dir, dir, 0, &mut data);
+    data.benches.sort_by(|a, b| a.full_id.cmp(&b.full_id));
+
+    let sizes = dir.join(ENCODED_SIZES_FILE);
+    if sizes.exists() {
+        match read_json::<EncodedSizes>(&sizes) {
+            Ok(s) => data.encoded_sizes = Some(s),
+            Err(e) => data.problems.push(e.to_string()),
+        }
+    }
+    let index = dir.join("report").join("index.html");
+    if index.is_file() {
+        data.report_index = Some(index);
+    }
+    Ok(data)
+}
+
+fn walk(root: &Path, dir: &Path, depth: usize, data: &mut CriterionData) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            data.problems.push(format!("{}: {e}", dir.display()));
+            return;
+        }
+    };
+    let mut subdirs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect();
+    subdirs.sort();
+    for sub in subdirs {
+        let name = sub.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        match name {
+            "new" if sub.join("benchmark.json").is_file() => {
+                let bench_dir = sub.parent().unwrap_or(root);
+                match read_bench(&sub) {
+                    Ok(Some(mut b)) => {
+                        b.dir = bench_dir.strip_prefix(root).unwrap_or(bench_dir).to_path_buf();
+                        data.benches.push(b);
+                    }
+                    Ok(None) => {}
+                    Err(e) => data.problems.push(e),
+                }
+            }
+            // criterion's previous baseline, its change analysis and its plots.
+            "new" | "base" | "change" | "report" => {}
+            _ if depth < MAX_DEPTH => walk(root, &sub, depth + 1, data),
+            _ => {}
+        }
+    }
+}
+
+/// Reads one `new/` directory. `Ok(None)` for a valid benchmark whose id rpcbench does not use.
+fn read_bench(new_dir: &Path) -> Result<Option<Bench>, String> {
+    let meta_path = new_dir.join("benchmark.json");
+    let est_path = new_dir.join("estimates.json");
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let meta: BenchmarkMeta =
+        serde_json::from_slice(&read(&meta_path)?).map_err(|e| format!("{}: {e}", meta_path.display()))?;
+    let id = BenchId::parse(&meta.full_id);
+    if id == BenchId::Other {
+        return Ok(None);
+    }
+    let estimates: Estimates = serde_json::from_slice(&read(&est_path)?)
+        .map_err(|e| format!("{} ({}): {e}", est_path.display(), meta.full_id))?;
+    if !estimates.median.is_valid() || !estimates.mean.is_valid() {
+        return Err(format!(
+            "{} ({}): non-positive or non-finite estimate",
+            est_path.display(),
+            meta.full_id
+        ));
+    }
+    Ok(Some(Bench {
+        full_id: meta.full_id,
+        id,
+        throughput_bytes: meta.throughput.as_ref().and_then(throughput_bytes),
+        estimates,
+        dir: PathBuf::new(),
+    }))
+}
+
+/// Bytes per iteration from criterion's `Throughput` enum as serialized by serde:
+/// `{"Bytes": n}`, `{"BytesDecimal": n}`, `{"Bits": n}`, `{"ElementsAndBytes": {..., "bytes": n}}`.
+fn throughput_bytes(v: &serde_json::Value) -> Option<u64> {
+    let obj = v.as_object()?;
+    if let Some(n) = obj
+        .get("Bytes")
+        .or_else(|| obj.get("BytesDecimal"))
+        .and_then(|n| n.as_u64())
+    {
+        return Some(n);
+    }
+    if let Some(n) = obj.get("Bits").and_then(|n| n.as_u64()) {
+        return Some(n / 8);
+    }
+    obj.get("ElementsAndBytes")
+        .and_then(|e| e.get("bytes"))
+        .and_then(|n| n.as_u64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ids() {
+        assert_eq!(
+            BenchId::parse("codec/decode/protobuf/mesh/16KiB"),
+            BenchId::Codec {
+                op: CodecOp::Decode,
+                encoding: CodecEncoding::Protobuf,
+                shape: "mesh".into(),
+                size_label: "16KiB".into()
+            }
+        );
+        assert_eq!(
+            BenchId::parse("rtt/grpc-proto-h2/echo/small/128B"),
+            BenchId::RoundTrip {
+                variant: "grpc-proto-h2".into(),
+                rpc: Rpc::Echo,
+                shape: "small".into(),
+                size_label: "128B".into()
+            }
+        );
+        for other in [
+            "codec/encode/xml/mesh/1KiB",
+            "codec/encode/json/mesh",
+            "rtt/x/poke/small/1B",
+            "fib/20",
+        ] {
+            assert_eq!(BenchId::parse(other), BenchId::Other, "{other}");
+        }
+    }
+
+    #[test]
+    fn throughput_variants() {
+        let j = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
+        assert_eq!(throughput_bytes(&j(r#"{"Bytes":1024}"#)), Some(1024));
+        assert_eq!(throughput_bytes(&j(r#"{"BytesDecimal":1000}"#)), Some(1000));
+        assert_eq!(throughput_bytes(&j(r#"{"Bits":64}"#)), Some(8));
+        assert_eq!(
+            throughput_bytes(&j(r#"{"ElementsAndBytes":{"elements":3,"bytes":9}}"#)),
+            Some(9)
+        );
+        assert_eq!(throughput_bytes(&j(r#"{"Elements":3}"#)), None);
+    }
+
+    #[test]
+    fn missing_dir_is_an_error() {
+        assert!(read_criterion_dir(Path::new("/nonexistent/criterion")).is_err());
+    }
+}

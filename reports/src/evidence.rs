@@ -1,0 +1,747 @@
+//! Ratios between two sides of a comparison, each with its spread and its source point.
+//!
+//! Every ratio is oriented the same way: **above 1 means the protobuf / gRPC side is better**.
+//! For costs (time, latency, CPU, bytes) that is `baseline ÷ candidate`; for throughput it is
+//! `candidate ÷ baseline`. The spread is criterion's confidence interval for codec benches and
+//! the min–max over repetitions for load points (conservatively: the extreme baseline repetition
+//! against the opposite extreme candidate repetition).
+//!
+//! Everything here is a pure function of typed inputs.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::criterion::{Bench, BenchId, CodecEncoding, CodecOp};
+use crate::format;
+use crate::schema::{Percentile, PointKind, PointResult, Rpc};
+
+/// The claim's REST variant.
+pub const REST: &str = "rest-json-h1";
+/// The claim's gRPC variant.
+pub const GRPC: &str = "grpc-proto-h2";
+
+/// Every variant of the factorial design, in display order.
+pub const VARIANTS: [&str; 6] = [
+    REST,
+    GRPC,
+    "rest-json-h2",
+    "rest-proto-h1",
+    "rest-proto-h2",
+    "grpc-json-h2",
+];
+
+/// What a ratio compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Criterion: time to encode one message, JSON ÷ protobuf.
+    Encode,
+    /// Criterion: time to decode one message, JSON ÷ protobuf.
+    Decode,
+    /// Criterion: one round trip at a time, in process.
+    RoundTrip,
+    /// Median latency at equal offered load (corrected for coordinated omission).
+    LatencyP50,
+    /// 99th percentile latency at equal offered load (corrected for coordinated omission).
+    LatencyP99,
+    /// Closed-loop achieved requests per second.
+    MaxThroughput,
+    ServerCpu,
+    ClientCpu,
+    /// Request + response bytes on the wire per request.
+    WireBytes,
+}
+
+impl Metric {
+    pub const END_TO_END: [Metric; 7] = [
+        Metric::LatencyP50,
+        Metric::LatencyP99,
+        Metric::MaxThroughput,
+        Metric::ServerCpu,
+        Metric::ClientCpu,
+        Metric::WireBytes,
+        Metric::RoundTrip,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::Encode => "encode time",
+            Metric::Decode => "decode time",
+            Metric::RoundTrip => "round-trip time (criterion)",
+            Metric::LatencyP50 => "p50 latency at equal load",
+            Metric::LatencyP99 => "p99 latency at equal load",
+            Metric::MaxThroughput => "maximum throughput",
+            Metric::ServerCpu => "server CPU per request",
+            Metric::ClientCpu => "client CPU per request",
+            Metric::WireBytes => "bytes on the wire per request",
+        }
+    }
+
+    /// Shorter label for sentences.
+    pub fn short_label(self) -> &'static str {
+        match self {
+            Metric::Encode => "encode",
+            Metric::Decode => "decode",
+            Metric::RoundTrip => "criterion round trip",
+            Metric::LatencyP50 => "p50 latency",
+            Metric::LatencyP99 => "p99 latency",
+            Metric::MaxThroughput => "max throughput",
+            Metric::ServerCpu => "server CPU/request",
+            Metric::ClientCpu => "client CPU/request",
+            Metric::WireBytes => "bytes/request",
+        }
+    }
+
+    pub fn higher_is_better(self) -> bool {
+        self == Metric::MaxThroughput
+    }
+
+    /// Metrics that say how much *faster* one side is, i.e. what the claim is about.
+    pub fn is_speed(self) -> bool {
+        matches!(
+            self,
+            Metric::Encode
+                | Metric::Decode
+                | Metric::RoundTrip
+                | Metric::LatencyP50
+                | Metric::LatencyP99
+                | Metric::MaxThroughput
+        )
+    }
+
+    /// Formats a raw value of this metric (ns, req/s or bytes).
+    pub fn format_value(self, v: f64) -> String {
+        match self {
+            Metric::MaxThroughput => format::rate(v),
+            Metric::WireBytes => format::bytes(v),
+            _ => format::duration_ns(v),
+        }
+    }
+}
+
+/// How the spread of a ratio was obtained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Spread {
+    /// From criterion's bootstrap confidence intervals of both sides (`level` e.g. 0.95).
+    ConfidenceInterval { level: f64 },
+    /// Min–max over repetitions; one repetition per side means no spread is known.
+    RepetitionRange { baseline_n: usize, candidate_n: usize },
+}
+
+impl Spread {
+    pub fn describe(&self) -> String {
+        match self {
+            Spread::ConfidenceInterval { level } => format!("{}% CI", (level * 1000.0).round() / 10.0),
+            Spread::RepetitionRange {
+                baseline_n: 1,
+                candidate_n: 1,
+            } => "single repetition, spread unknown".into(),
+            Spread::RepetitionRange {
+                baseline_n,
+                candidate_n,
+            } => {
+                format!("min–max of {baseline_n}×{candidate_n} repetitions")
+            }
+        }
+    }
+}
+
+/// The load at which a load-point ratio was measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LoadPoint {
+    MaxThroughput,
+    FixedRate { rate_rps: f64 },
+}
+
+impl LoadPoint {
+    pub fn describe(&self) -> String {
+        match self {
+            LoadPoint::MaxThroughput => "closed loop (max throughput)".into(),
+            LoadPoint::FixedRate { rate_rps } => format!("at {}", format::rate(*rate_rps)),
+        }
+    }
+}
+
+/// Where a ratio comes from: the two sides and the point measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    /// Variant id (load points, round trips) or `json` (codec benches).
+    pub baseline: String,
+    /// Variant id (load points, round trips) or `protobuf` (codec benches).
+    pub candidate: String,
+    pub rpc: Option<Rpc>,
+    pub shape: String,
+    pub size_label: String,
+    /// Load points only.
+    pub load: Option<LoadPoint>,
+}
+
+impl Source {
+    /// `decode mesh 16KiB`, `echo small 1KiB at 1000 req/s, rest-json-h1 vs grpc-proto-h2`.
+    pub fn describe(&self, metric: Metric) -> String {
+        let mut s = String::new();
+        if let Some(rpc) = self.rpc {
+            s.push_str(rpc.as_str());
+            s.push(' ');
+        }
+        s.push_str(&self.shape);
+        s.push(' ');
+        s.push_str(&self.size_label);
+        if let Some(load) = &self.load
+            && !(metric == Metric::MaxThroughput && *load == LoadPoint::MaxThroughput)
+        {
+            s.push(' ');
+            s.push_str(&load.describe());
+        }
+        s.push_str(&format!(", {} vs {}", self.baseline, self.candidate));
+        s
+    }
+
+    pub fn size_bytes(&self) -> u64 {
+        format::parse_size_label(&self.size_label).unwrap_or(u64::MAX)
+    }
+}
+
+/// One ratio with its spread and source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ratio {
+    pub metric: Metric,
+    /// Above 1: the candidate (protobuf / gRPC side) is better.
+    pub value: f64,
+    pub low: f64,
+    pub high: f64,
+    pub spread: Spread,
+    pub source: Source,
+    /// The baseline's typical raw value (ns, req/s or bytes).
+    pub baseline_value: f64,
+    /// The candidate's typical raw value (ns, req/s or bytes).
+    pub candidate_value: f64,
+}
+
+impl Ratio {
+    /// `[1.2–1.4, 95% CI]` or `[single repetition, spread unknown]`.
+    pub fn spread_text(&self) -> String {
+        match self.spread {
+            Spread::RepetitionRange {
+                baseline_n: 1,
+                candidate_n: 1,
+            } => format!("[{}]", self.spread.describe()),
+            _ => format!("[{}, {}]", self.bounds_text(), self.spread.describe()),
+        }
+    }
+
+    /// `8.1–8.8`, with a third digit when two would print the same bound twice.
+    pub fn bounds_text(&self) -> String {
+        let (lo, hi) = (format::sig2(self.low), format::sig2(self.high));
+        if lo == hi {
+            format!("{}–{}", format::sig3(self.low), format::sig3(self.high))
+        } else {
+            format!("{lo}–{hi}")
+        }
+    }
+
+    /// `8.4x [8.1–8.8]`, or `1.2x [n=1]` for a single repetition: the spread without its kind, for sentences next to a table that
+    /// names it.
+    pub fn compact_text(&self) -> String {
+        match self.spread {
+            Spread::RepetitionRange {
+                baseline_n: 1,
+                candidate_n: 1,
+            } => format!("{} [n=1]", format::ratio(self.value)),
+            _ => format!("{} [{}]", format::ratio(self.value), self.bounds_text()),
+        }
+    }
+
+    /// `8.4x [8.1–8.8, 95% CI]`.
+    pub fn text(&self) -> String {
+        format!("{} {}", format::ratio(self.value), self.spread_text())
+    }
+
+    /// `8.4x [8.1–8.8, 95% CI] (decode mesh 16KiB, json vs protobuf)`.
+    pub fn text_with_source(&self) -> String {
+        format!("{} ({})", self.text(), self.source.describe(self.metric))
+    }
+}
+
+/// A measured value with its repetition range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Sample {
+    typical: f64,
+    min: f64,
+    max: f64,
+    n: usize,
+}
+
+impl Sample {
+    /// Median of the finite, positive values; `None` when there are none.
+    fn of(values: impl IntoIterator<Item = f64>) -> Option<Sample> {
+        let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite() && *x > 0.0).collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let typical = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
+        Some(Sample {
+            typical,
+            min: v[0],
+            max: v[n - 1],
+            n,
+        })
+    }
+}
+
+fn ratio_of(metric: Metric, base: Sample, cand: Sample, spread: Spread, source: Source) -> Ratio {
+    let (value, low, high) = if metric.higher_is_better() {
+        (
+            cand.typical / base.typical,
+            cand.min / base.max,
+            cand.max / base.min,
+        )
+    } else {
+        (
+            base.typical / cand.typical,
+            base.min / cand.max,
+            base.max / cand.min,
+        )
+    };
+    Ratio {
+        metric,
+        value,
+        low,
+        high,
+        spread,
+        source,
+        baseline_value: base.typical,
+        candidate_value: cand.typical,
+    }
+}
+
+fn ci_ratio(metric: Metric, base: &Bench, cand: &Bench, source: Source) -> Ratio {
+    let (b, c) = (base.typical(), cand.typical());
+    let sample = |e: &crate::criterion::Estimate| Sample {
+        typical: e.point_estimate,
+        min: e.confidence_interval.lower_bound,
+        max: e.confidence_interval.upper_bound,
+        n: 1,
+    };
+    let level = b
+        .confidence_interval
+        .confidence_level
+        .min(c.confidence_interval.confidence_level);
+    ratio_of(
+        metric,
+        sample(b),
+        sample(c),
+        Spread::ConfidenceInterval { level },
+        source,
+    )
+}
+
+/// JSON ÷ protobuf time for every codec bench (encode, decode) that has both encodings.
+/// Returns the ratios and a note for every bench without its counterpart.
+pub fn codec_speedups<'a>(benches: impl IntoIterator<Item = &'a Bench>) -> (Vec<Ratio>, Vec<String>) {
+    type Key = (CodecOp, String, String);
+    let mut by_key: BTreeMap<Key, [Option<&Bench>; 2]> = BTreeMap::new();
+    for b in benches {
+        if let BenchId::Codec {
+            op,
+            encoding,
+            shape,
+            size_label,
+        } = &b.id
+        {
+            if *op == CodecOp::PopulateEncode {
+                continue;
+            }
+            let slot = by_key
+                .entry((*op, shape.clone(), size_label.clone()))
+                .or_default();
+            slot[(*encoding == CodecEncoding::Protobuf) as usize] = Some(b);
+        }
+    }
+    let mut ratios = Vec::new();
+    let mut missing = Vec::new();
+    for ((op, shape, size_label), [json, proto]) in by_key {
+        let metric = if op == CodecOp::Encode {
+            Metric::Encode
+        } else {
+            Metric::Decode
+        };
+        match (json, proto) {
+            (Some(j), Some(p)) => ratios.push(ci_ratio(
+                metric,
+                j,
+                p,
+                Source {
+                    baseline: "json".into(),
+                    candidate: "protobuf".into(),
+                    rpc: None,
+                    shape,
+                    size_label,
+                    load: None,
+                },
+            )),
+            (Some(only), None) | (None, Some(only)) => missing.push(format!(
+                "{}: no counterpart in the other encoding, no ratio",
+                only.full_id
+            )),
+            (None, None) => {}
+        }
+    }
+    (ratios, missing)
+}
+
+/// Round-trip ratios from criterion `rtt/` benches between two variants.
+pub fn round_trip_ratios<'a>(
+    benches: impl IntoIterator<Item = &'a Bench>,
+    baseline: &str,
+    candidate: &str,
+) -> Vec<Ratio> {
+    type Key = (Rpc, String, String);
+    let mut by_key: BTreeMap<Key, [Option<&Bench>; 2]> = BTreeMap::new();
+    for b in benches {
+        if let BenchId::RoundTrip {
+            variant,
+            rpc,
+            shape,
+            size_label,
+        } = &b.id
+        {
+            let side = if variant == baseline {
+                0
+            } else if variant == candidate {
+                1
+            } else {
+                continue;
+            };
+            by_key
+                .entry((*rpc, shape.clone(), size_label.clone()))
+                .or_default()[side] = Some(b);
+        }
+    }
+    by_key
+        .into_iter()
+        .filter_map(|((rpc, shape, size_label), [b, c])| {
+            Some(ci_ratio(
+                Metric::RoundTrip,
+                b?,
+                c?,
+                Source {
+                    baseline: baseline.into(),
+                    candidate: candidate.into(),
+                    rpc: Some(rpc),
+                    shape,
+                    size_label,
+                    load: None,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// A load point's key: the workload without its seed, and the load.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WorkloadKey {
+    pub rpc: Rpc,
+    pub shape: String,
+    pub size: u64,
+}
+
+impl WorkloadKey {
+    pub fn of(p: &PointResult) -> WorkloadKey {
+        WorkloadKey {
+            rpc: p.workload.rpc,
+            shape: p.workload.shape.clone(),
+            size: p.workload.size,
+        }
+    }
+
+    /// `echo small 1KiB`.
+    pub fn label(&self) -> String {
+        format!(
+            "{} {} {}",
+            self.rpc.as_str(),
+            self.shape,
+            format::size_label(self.size)
+        )
+    }
+}
+
+/// Load kinds that ratios are taken at. Sweeps are fractions of each variant's own maximum,
+/// so they are not an equal load and never enter a ratio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LoadKey {
+    Max,
+    /// Rate in milli-requests per second, so the key is exact.
+    Fixed(u64),
+}
+
+impl LoadKey {
+    pub fn of(kind: &PointKind) -> Option<LoadKey> {
+        match kind {
+            PointKind::MaxThroughput => Some(LoadKey::Max),
+            PointKind::FixedRate { rate_rps } => Some(LoadKey::Fixed((rate_rps * 1000.0).round() as u64)),
+            PointKind::Sweep { .. } => None,
+        }
+    }
+
+    pub fn load_point(self) -> LoadPoint {
+        match self {
+            LoadKey::Max => LoadPoint::MaxThroughput,
+            LoadKey::Fixed(milli) => LoadPoint::FixedRate {
+                rate_rps: milli as f64 / 1000.0,
+            },
+        }
+    }
+}
+
+/// Whether a point's measurements can be used: it did not fail and completed requests.
+pub fn is_usable(p: &PointResult) -> bool {
+    p.error.is_none() && p.load.summary.ok > 0
+}
+
+/// Raw value of `metric` at one point, if measured.
+pub fn point_value(p: &PointResult, metric: Metric) -> Option<f64> {
+    let s = &p.load.summary;
+    let latency = |pct| {
+        s.latency_corrected
+            .as_ref()
+            .unwrap_or(&s.latency_service)
+            .get(pct)
+            .map(|v| v as f64)
+    };
+    match metric {
+        Metric::LatencyP50 => latency(Percentile::P50),
+        Metric::LatencyP99 => latency(Percentile::P99),
+        Metric::MaxThroughput => Some(s.achieved_rps),
+        Metric::ServerCpu => p.server.cpu_ns_per_request,
+        Metric::ClientCpu => s.client_cpu_ns_per_request,
+        Metric::WireBytes => s
+            .wire
+            .as_ref()
+            .map(|w| w.request_bytes_per_request + w.response_bytes_per_request),
+        Metric::Encode | Metric::Decode | Metric::RoundTrip => None,
+    }
+}
+
+/// Usable points grouped by variant, workload and load; repetitions together.
+pub type PointIndex<'a> = BTreeMap<(String, WorkloadKey, LoadKey), Vec<&'a PointResult>>;
+
+pub fn index_points(points: &[PointResult]) -> PointIndex<'_> {
+    let mut idx: PointIndex<'_> = BTreeMap::new();
+    for p in points.iter().filter(|p| is_usable(p)) {
+        if let Some(load) = LoadKey::of(&p.point) {
+            idx.entry((p.variant.clone(), WorkloadKey::of(p), load))
+                .or_default()
+                .push(p);
+        }
+    }
+    idx
+}
+
+/// Which metrics a load kind yields. Latencies only at a fixed rate (equal offered load for
+/// every variant); throughput only closed loop; CPU and bytes from the closed-loop point, or
+/// from fixed-rate points for workloads that have no closed-loop point.
+fn metrics_at(load: LoadKey, workload_has_max: bool) -> &'static [Metric] {
+    match (load, workload_has_max) {
+        (LoadKey::Max, _) => &[
+            Metric::MaxThroughput,
+            Metric::ServerCpu,
+            Metric::ClientCpu,
+            Metric::WireBytes,
+        ],
+        (LoadKey::Fixed(_), true) => &[Metric::LatencyP50, Metric::LatencyP99],
+        (LoadKey::Fixed(_), false) => &[
+            Metric::LatencyP50,
+            Metric::LatencyP99,
+            Metric::ServerCpu,
+            Metric::ClientCpu,
+            Metric::WireBytes,
+        ],
+    }
+}
+
+/// Every end-to-end ratio between two variants, over all workloads and loads both measured.
+pub fn pair_ratios(points: &[PointResult], baseline: &str, candidate: &str) -> Vec<Ratio> {
+    pair_ratios_indexed(&index_points(points), baseline, candidate)
+}
+
+pub fn pair_ratios_indexed(idx: &PointIndex<'_>, baseline: &str, candidate: &str) -> Vec<Ratio> {
+    let mut out = Vec::new();
+    for ((variant, workload, load), base_points) in idx {
+        if variant != baseline {
+            continue;
+        }
+        let Some(cand_points) = idx.get(&(candidate.to_string(), workload.clone(), *load)) else {
+            continue;
+        };
+        let has_max = idx.contains_key(&(baseline.to_string(), workload.clone(), LoadKey::Max))
+            && idx.contains_key(&(candidate.to_string(), workload.clone(), LoadKey::Max));
+        for &metric in metrics_at(*load, has_max) {
+            let b = Sample::of(base_points.iter().filter_map(|p| point_value(p, metric)));
+            let c = Sample::of(cand_points.iter().filter_map(|p| point_value(p, metric)));
+            let (Some(b), Some(c)) = (b, c) else { continue };
+            let source = Source {
+                baseline: baseline.into(),
+                candidate: candidate.into(),
+                rpc: Some(workload.rpc),
+                shape: workload.shape.clone(),
+                size_label: format::size_label(workload.size),
+                load: Some(load.load_point()),
+            };
+            let spread = Spread::RepetitionRange {
+                baseline_n: b.n,
+                candidate_n: c.n,
+            };
+            out.push(ratio_of(metric, b, c, spread, source));
+        }
+    }
+    out
+}
+
+/// One named comparison of the factorial design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Effect {
+    pub name: &'static str,
+    pub baseline: &'static str,
+    pub candidate: &'static str,
+}
+
+/// The claim's total comparison.
+pub const TOTAL: Effect = Effect {
+    name: "total (the claim: REST vs gRPC)",
+    baseline: REST,
+    candidate: GRPC,
+};
+/// JSON → protobuf over REST at HTTP/1.1.
+pub const ENCODING_H1: Effect = Effect {
+    name: "encoding (REST, HTTP/1.1)",
+    baseline: REST,
+    candidate: "rest-proto-h1",
+};
+/// HTTP/1.1 → HTTP/2 with protobuf over REST.
+pub const TRANSPORT_PROTO: Effect = Effect {
+    name: "transport (REST protobuf, h1 → h2)",
+    baseline: "rest-proto-h1",
+    candidate: "rest-proto-h2",
+};
+/// axum → tonic at HTTP/2 with protobuf.
+pub const FRAMEWORK_PROTO: Effect = Effect {
+    name: "framework (protobuf, axum → tonic)",
+    baseline: "rest-proto-h2",
+    candidate: GRPC,
+};
+
+/// Every comparison the report shows. The first four multiply exactly:
+/// total = encoding (h1) × transport (protobuf) × framework (protobuf).
+pub const EFFECTS: [Effect; 8] = [
+    TOTAL,
+    ENCODING_H1,
+    TRANSPORT_PROTO,
+    FRAMEWORK_PROTO,
+    Effect {
+        name: "encoding (REST, HTTP/2)",
+        baseline: "rest-json-h2",
+        candidate: "rest-proto-h2",
+    },
+    Effect {
+        name: "encoding (inside gRPC)",
+        baseline: "grpc-json-h2",
+        candidate: GRPC,
+    },
+    Effect {
+        name: "transport (REST JSON, h1 → h2)",
+        baseline: REST,
+        candidate: "rest-json-h2",
+    },
+    Effect {
+        name: "framework (JSON, axum → tonic)",
+        baseline: "rest-json-h2",
+        candidate: "grpc-json-h2",
+    },
+];
+
+/// The ratios of one effect.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EffectRatios {
+    pub effect: Effect,
+    pub ratios: Vec<Ratio>,
+}
+
+/// Every effect's ratios; effects with no data at all are left out.
+pub fn effects(points: &[PointResult]) -> Vec<EffectRatios> {
+    let idx = index_points(points);
+    EFFECTS
+        .iter()
+        .map(|&effect| EffectRatios {
+            effect,
+            ratios: pair_ratios_indexed(&idx, effect.baseline, effect.candidate),
+        })
+        .filter(|e| !e.ratios.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_median_and_range() {
+        let s = Sample::of([3.0, 1.0, 2.0, f64::NAN, 0.0]).unwrap();
+        assert_eq!((s.typical, s.min, s.max, s.n), (2.0, 1.0, 3.0, 3));
+        assert_eq!(Sample::of([4.0, 2.0]).unwrap().typical, 3.0);
+        assert!(Sample::of([]).is_none());
+    }
+
+    #[test]
+    fn ratios_are_oriented_so_above_one_favours_the_candidate() {
+        let src = Source {
+            baseline: REST.into(),
+            candidate: GRPC.into(),
+            rpc: Some(Rpc::Echo),
+            shape: "small".into(),
+            size_label: "1KiB".into(),
+            load: Some(LoadPoint::MaxThroughput),
+        };
+        let s = |t, lo, hi| Sample {
+            typical: t,
+            min: lo,
+            max: hi,
+            n: 3,
+        };
+        let spread = Spread::RepetitionRange {
+            baseline_n: 3,
+            candidate_n: 3,
+        };
+        let cpu = ratio_of(
+            Metric::ServerCpu,
+            s(20.0, 19.0, 21.0),
+            s(10.0, 9.0, 11.0),
+            spread.clone(),
+            src.clone(),
+        );
+        assert_eq!(cpu.value, 2.0);
+        assert!((cpu.low - 19.0 / 11.0).abs() < 1e-12 && (cpu.high - 21.0 / 9.0).abs() < 1e-12);
+        let thr = ratio_of(
+            Metric::MaxThroughput,
+            s(1000.0, 900.0, 1100.0),
+            s(3000.0, 2900.0, 3100.0),
+            spread,
+            src,
+        );
+        assert_eq!(thr.value, 3.0);
+        assert!(thr.low < thr.value && thr.value < thr.high);
+        assert_eq!(
+            thr.text_with_source(),
+            "3.0x [2.6–3.4, min–max of 3×3 repetitions] (echo small 1KiB, rest-json-h1 vs grpc-proto-h2)"
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! Entry points: load a run directory and/or a criterion directory, render every sink, write
+//! the outputs atomically.
+
+use std::path::{Path, PathBuf};
+
+use crate::criterion::read_criterion_dir;
+use crate::html::HtmlSink;
+use crate::markdown::MarkdownSink;
+use crate::model::{Inputs, Report};
+use crate::schema::{RunResults, read_json, write_atomic};
+use crate::sink::{ReportError, ReportSink, drive};
+use crate::summary::JsonSink;
+use crate::verdict::ClaimStatus;
+
+/// The run's results file inside a run directory.
+pub const RESULTS_FILE: &str = "results.json";
+/// Where [`render_run`] looks for criterion output when no directory is given.
+pub const DEFAULT_CRITERION_SUBDIR: &str = "criterion";
+
+/// What was written, and the verdict in short.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub index_html: PathBuf,
+    pub summary_md: PathBuf,
+    pub summary_json: PathBuf,
+    pub status: ClaimStatus,
+    pub sentence: String,
+    /// Gaps in the evidence, as shown in the report; empty for a complete run with criterion.
+    pub missing: Vec<String>,
+}
+
+/// Renders the report of a run directory into it: `index.html`, `summary.md`, `summary.json`.
+///
+/// - `run_dir/results.json` is read if present (a file that exists but cannot be parsed is an
+///   error); if absent the report says end-to-end was not measured.
+/// - `criterion_dir` is criterion's output directory (`target/criterion`, holding
+///   `encoded-sizes.json` too). `None` means `run_dir/criterion` if that exists, else no
+///   serialization data, which the report says.
+/// - Errors only when there is nothing at all to report, when `results.json` is unreadable,
+///   or when an output cannot be written. Corrupt criterion files become notes.
+///
+/// For `rpcbench report DIR [--criterion-dir D]`: `render_run(DIR, D)`. For `rpcbench run`:
+/// call it on the run directory after `results.json` is written, with the criterion directory
+/// if the run executed the codec benches.
+pub fn render_run(run_dir: &Path, criterion_dir: Option<&Path>) -> Result<Rendered, ReportError> {
+    let inputs = load_run_inputs(run_dir, criterion_dir)?;
+    render_inputs(&inputs)
+}
+
+/// Renders a report from criterion results alone (no run) into `out_dir`, which is created if
+/// needed. The report says that end-to-end results are missing.
+pub fn render_criterion_only(criterion_dir: &Path, out_dir: &Path) -> Result<Rendered, ReportError> {
+    let criterion = read_criterion_dir(criterion_dir)?;
+    let inputs = Inputs {
+        out_dir: out_dir.into(),
+        run: None,
+        results_path: None,
+        criterion: Some(criterion),
+        notes: vec![format!(
+            "no {RESULTS_FILE}: end-to-end latency, throughput, CPU and bytes per request were not measured"
+        )],
+    };
+    render_inputs(&inputs)
+}
+
+/// Loads what [`render_run`] renders, without rendering it.
+pub fn load_run_inputs(run_dir: &Path, criterion_dir: Option<&Path>) -> Result<Inputs, ReportError> {
+    if !run_dir.is_dir() {
+        return Err(ReportError::NothingToReport {
+            dir: run_dir.into(),
+            details: "not a directory".into(),
+        });
+    }
+    let mut notes = Vec::new();
+    let results_path = run_dir.join(RESULTS_FILE);
+    let run = if results_path.exists() {
+        Some(read_json::<RunResults>(&results_path)?)
+    } else {
+        notes.push(format!(
+            "no {RESULTS_FILE} in {}: end-to-end latency, throughput, CPU and bytes per request were not measured",
+            run_dir.display()
+        ));
+        None
+    };
+    let default_dir = run_dir.join(DEFAULT_CRITERION_SUBDIR);
+    let criterion_dir = criterion_dir
+        .map(Path::to_path_buf)
+        .or_else(|| default_dir.is_dir().then_some(default_dir));
+    let criterion = match criterion_dir {
+        Some(dir) => match read_criterion_dir(&dir) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                notes.push(format!("{e}: serialization was not measured"));
+                None
+            }
+        },
+        None => {
+            notes.push(
+                "no criterion directory given: serialization (codec benches, encoded sizes) was not measured"
+                    .into(),
+            );
+            None
+        }
+    };
+    if run.is_none() && criterion.is_none() {
+        return Err(ReportError::NothingToReport {
+            dir: run_dir.into(),
+            details: notes.join("; "),
+        });
+    }
+    Ok(Inputs {
+        out_dir: run_dir.into(),
+        results_path: run.as_ref().map(|_| results_path),
+        run,
+        criterion,
+        notes,
+    })
+}
+
+/// Reports are meant to be opened by people and served as CI artifacts; the atomic write's
+/// temporary file is private (0600), so widen it to 0644.
+fn make_readable(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// The three sinks every report has.
+pub fn default_sinks() -> Vec<Box<dyn ReportSink>> {
+    vec![
+        Box::new(HtmlSink::new()),
+        Box::new(MarkdownSink::new()),
+        Box::new(JsonSink::new()),
+    ]
+}
+
+/// Renders `inputs` with the default sinks and writes the files into `inputs.out_dir`.
+pub fn render_inputs(inputs: &Inputs) -> Result<Rendered, ReportError> {
+    let report = Report::build(inputs);
+    let outputs = drive(&report, default_sinks())?;
+    for (name, bytes) in &outputs {
+        let path = inputs.out_dir.join(name);
+        write_atomic(&path, bytes)?;
+        make_readable(&path);
+    }
+    Ok(Rendered {
+        index_html: inputs.out_dir.join("index.html"),
+        summary_md: inputs.out_dir.join("summary.md"),
+        summary_json: inputs.out_dir.join("summary.json"),
+        status: report.verdict.status,
+        sentence: report.verdict.sentence.clone(),
+        missing: report.missing.clone(),
+    })
+}

@@ -32,6 +32,20 @@ pub enum Command {
     /// reports/runs/<UTC timestamp>-<commit>/, and render the report. Exit code: 0 complete,
     /// 1 could not run, 3 incomplete (every point measured so far is kept).
     Run(RunArgs),
+    /// (Re)render a run's report (index.html, summary.md, summary.json) from its results.json
+    /// and criterion's results. Works with partial inputs and says what is missing.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Run directory (holding results.json), or any output directory with --criterion-dir
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Criterion results to include [default: DIR/criterion if present, else target/criterion]
+    #[arg(long, value_name = "DIR")]
+    pub criterion_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -15,6 +15,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => rpcbench::serve::run(args).map(|()| 0),
         Command::Load(args) => rpcbench::loadcmd::run(args),
         Command::Run(args) => rpcbench::runcmd::run(args),
+        Command::Report(args) => rpcbench::report::run(args),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

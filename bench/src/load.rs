@@ -390,6 +390,10 @@ pub async fn run(
         latency_service: LatencyStats::from_histogram(&total.service),
         pacer_lag: open.then(|| LatencyStats::from_histogram(&total.pacer_lag)),
         client_cpu_ns_per_request: per_request(cpu_used),
+        client_cpu_utilization: (!elapsed.is_zero()).then(|| {
+            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+            cpu_used as f64 / (elapsed.as_nanos() as f64 * cpus as f64)
+        }),
         wire: match (
             per_request(wire_end.0 - wire_start.0),
             per_request(wire_end.1 - wire_start.1),

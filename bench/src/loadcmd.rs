@@ -178,7 +178,10 @@ pub fn render_summary(config: &LoadConfig, s: &LoadSummary) -> String {
         row("pacer lag", l);
     }
     if let Some(cpu) = s.client_cpu_ns_per_request {
-        let _ = writeln!(out, "  client CPU  {:.1} µs/request", cpu / 1000.0);
+        let util = s.client_cpu_utilization.map_or(String::new(), |u| {
+            format!(" ({:.0}% of its CPUs busy)", u * 100.0)
+        });
+        let _ = writeln!(out, "  client CPU  {:.1} µs/request{util}", cpu / 1000.0);
     }
     if let Some(wire) = &s.wire {
         let _ = writeln!(

@@ -442,6 +442,12 @@ async fn measure(
         .server_cpu_ns
         .filter(|_| ok > 0)
         .map(|ns| ns as f64 / ok as f64);
+    let server_cpus = ctx.opts.server_cpus.as_ref().map_or(1, Vec::len).max(1);
+    let elapsed_ns = outcome.summary.elapsed_ns as f64;
+    let server_util = outcome
+        .server_cpu_ns
+        .filter(|_| elapsed_ns > 0.0)
+        .map(|ns| ns as f64 / (elapsed_ns * server_cpus as f64));
     let hgrm_file = format!("hgrm/{}.hgrm", id.replace('/', "_"));
     write_atomic(&ctx.dir.join(&hgrm_file), hgrm_text(&outcome).as_bytes())?;
     let error = (!outcome.summary.complete).then(|| {
@@ -469,6 +475,7 @@ async fn measure(
         },
         server: ServerStats {
             cpu_ns_per_request: server_cpu,
+            cpu_utilization: server_util,
             peak_rss_bytes: crate::procfs::peak_rss(pid),
         },
         hgrm_file: Some(hgrm_file),
@@ -481,11 +488,14 @@ async fn measure(
             .map_or("-".into(), |v| format!("{:.0}", v as f64 / 1000.0))
     };
     ctx.progress(&format!(
-        "{id}: {:.0} req/s, p50 {} µs, p99 {} µs, server CPU {} µs/req{}",
+        "{id}: {:.0} req/s, p50 {} µs, p99 {} µs, server CPU {} µs/req ({} busy), client {} busy{}",
         sum.achieved_rps,
         us(Percentile::P50),
         us(Percentile::P99),
         server_cpu.map_or("-".into(), |c| format!("{:.1}", c / 1000.0)),
+        server_util.map_or("-".into(), |u| format!("{:.0}%", u * 100.0)),
+        sum.client_cpu_utilization
+            .map_or("-".into(), |u| format!("{:.0}%", u * 100.0)),
         error
             .as_deref()
             .map(|e| format!(" — FAILED: {e}"))

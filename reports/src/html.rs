@@ -192,6 +192,8 @@ struct LoadRow {
     service_p99: String,
     server_cpu: String,
     client_cpu: String,
+    /// Which side was saturated (CPU utilization ≥ 90%), if either.
+    bound: String,
     request_bytes: String,
     response_bytes: String,
     rss: String,
@@ -1488,6 +1490,17 @@ fn load_row(p: &PointResult) -> LoadRow {
             .client_cpu_ns_per_request
             .map(format::duration_ns)
             .unwrap_or_else(dash),
+        bound: {
+            let util = |u: Option<f64>| u.map_or(String::new(), |u| format!("{:.0}%", u * 100.0));
+            let (su, cu) = (p.server.cpu_utilization, s.client_cpu_utilization);
+            let side = match (su.is_some_and(|u| u >= 0.9), cu.is_some_and(|u| u >= 0.9)) {
+                (true, true) => "both ",
+                (true, false) => "server ",
+                (false, true) => "client ",
+                (false, false) => "",
+            };
+            format!("{side}(server {}, client {})", util(su), util(cu))
+        },
         request_bytes: s
             .wire
             .as_ref()

@@ -284,6 +284,10 @@ pub struct LoadSummary {
     pub pacer_lag: Option<LatencyStats>,
     /// Client process CPU (user + system) divided by completed requests.
     pub client_cpu_ns_per_request: Option<f64>,
+    /// Client process CPU over the measured phase ÷ (elapsed × CPUs the client may use). Near 1:
+    /// the load generator itself was saturated, so a closed-loop point measured it too.
+    #[serde(default)]
+    pub client_cpu_utilization: Option<f64>,
     /// Bytes on the wire per completed request, counted at the client's sockets.
     #[serde(default)]
     pub wire: Option<WireStats>,
@@ -339,6 +343,10 @@ pub struct Provenance {
 pub struct ServerStats {
     /// Server process CPU time (user + system) during the measured phase / completed requests.
     pub cpu_ns_per_request: Option<f64>,
+    /// Server process CPU over the measured phase ÷ (elapsed × the server's CPUs). Near 1: the
+    /// server was the bottleneck.
+    #[serde(default)]
+    pub cpu_utilization: Option<f64>,
     /// Peak resident set of the server process (VmHWM) at the end of the point.
     pub peak_rss_bytes: Option<u64>,
 }

@@ -176,6 +176,7 @@ pub fn point(spec: &PointSpec) -> PointResult {
                 latency_service: LatencyStats::from_histogram(&service),
                 pacer_lag: None,
                 client_cpu_ns_per_request: Some(spec.client_cpu_ns),
+                client_cpu_utilization: Some(0.6),
                 wire: Some(WireStats {
                     request_bytes_per_request: spec.request_bytes,
                     response_bytes_per_request: spec.response_bytes,
@@ -191,6 +192,7 @@ pub fn point(spec: &PointSpec) -> PointResult {
         },
         server: ServerStats {
             cpu_ns_per_request: Some(spec.server_cpu_ns),
+            cpu_utilization: Some(0.7),
             peak_rss_bytes: Some(24 << 20),
         },
         error: None,

@@ -13,7 +13,7 @@ use std::hint::black_box;
 use std::io::Write as _;
 
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
 use rpcbench::codec_matrix::{self, Case, Mode, Op, Size};
 use rpcbench_proto::pb::{Payload, Shape};
 use rpcbench_proto::{Encoding, ShapeName, Wire};
@@ -41,13 +41,13 @@ fn main() {
     let mut payloads = Payloads::default();
 
     write_encoded_sizes(&mut payloads);
+    let cases = codec_matrix::cases(mode);
     println!(
         "codec suite: {} mode ({} cases)",
         mode.as_str(),
-        codec_matrix::cases(mode).len()
+        cases.len()
     );
 
-    let cases = codec_matrix::cases(mode);
     for group_cases in cases.chunk_by(|a, b| a.group() == b.group()) {
         let mut group = criterion.benchmark_group(group_cases[0].group());
         for case in group_cases {
@@ -56,7 +56,12 @@ fn main() {
                 .warm_up_time(timing.warm_up)
                 .measurement_time(timing.measurement)
                 .sample_size(timing.sample_size)
-                .nresamples(timing.resamples);
+                .nresamples(timing.resamples)
+                .sampling_mode(if timing.flat_sampling {
+                    SamplingMode::Flat
+                } else {
+                    SamplingMode::Auto
+                });
             let msg = payloads.get(case.shape, case.size);
             match case.op {
                 Op::Encode => bench_encode(&mut group, case, msg),

@@ -106,6 +106,9 @@ pub struct Timing {
     pub sample_size: usize,
     /// Bootstrap resamples for the confidence intervals (criterion's default is 100 000).
     pub resamples: usize,
+    /// Same iteration count in every sample instead of criterion's linear ramp: a ramp of
+    /// `n` samples needs `n(n+1)/2` iterations, too many when one iteration takes milliseconds.
+    pub flat_sampling: bool,
 }
 
 /// How thorough a run is.
@@ -152,8 +155,8 @@ impl Mode {
             .collect()
     }
 
-    /// Timing for one case. Large payloads take milliseconds per iteration, so they get fewer
-    /// samples: criterion's linear sampling needs `n(n+1)/2` iterations for `n` samples.
+    /// Timing for one case. Large payloads take milliseconds per iteration, so they get fewer,
+    /// flat samples.
     pub fn timing(self, size: Size) -> Timing {
         let large = size.bytes >= 256 * 1024;
         match self {
@@ -162,12 +165,14 @@ impl Mode {
                 measurement: Duration::from_secs(if large { 3 } else { 2 }),
                 sample_size: if large { 20 } else { 50 },
                 resamples: 20_000,
+                flat_sampling: large,
             },
             Mode::Quick => Timing {
                 warm_up: Duration::from_millis(200),
                 measurement: Duration::from_millis(600),
                 sample_size: 10,
                 resamples: 5_000,
+                flat_sampling: false,
             },
         }
     }

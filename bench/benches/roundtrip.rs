@@ -27,7 +27,7 @@ const CASES: [(Rpc, Shape, u64); 6] = [
 ];
 
 fn quick() -> bool {
-    std::env::var("RPCBENCH_QUICK").is_ok_and(|v| v == "1" || v == "true")
+    rpcbench::codec_matrix::Mode::from_env() == rpcbench::codec_matrix::Mode::Quick
 }
 
 fn roundtrip(c: &mut Criterion) {

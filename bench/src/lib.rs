@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod codec_matrix;
 pub mod load;
 pub mod loadcmd;
 pub mod pin;

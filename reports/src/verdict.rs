@@ -205,8 +205,10 @@ fn sentence(
                 "protobuf serialization is {factor} or more faster than JSON in every case measured, {range}"
             ));
         } else {
+            // "only" holds when nothing end to end reaches the factor as well.
+            let only = if e2e_reach.is_empty() { "only " } else { "" };
             parts.push(format!(
-                "{factor} or more only for serialization of {}; serialization speed-ups range {range}",
+                "serialization is {factor} or more faster {only}for {}; serialization speed-ups range {range}",
                 reach_phrase(codec, codec_reach)
             ));
         }
@@ -510,7 +512,7 @@ mod tests {
         assert_eq!(v.status, ClaimStatus::PartlyTrue);
         assert!(
             v.sentence.starts_with(
-                "Partly true: 8x or more only for serialization of float-heavy (mesh) payloads of 16KiB and more (decode only)"
+                "Partly true: serialization is 8x or more faster only for float-heavy (mesh) payloads of 16KiB and more (decode only)"
             ),
             "{}",
             v.sentence

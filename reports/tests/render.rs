@@ -52,7 +52,7 @@ fn full_synthetic_run_renders_every_section() {
     assert!(out.missing.is_empty(), "{:?}", out.missing);
     assert!(
         out.sentence.starts_with(
-            "Partly true: 8x or more only for serialization of float-heavy (mesh) payloads of 256KiB and more"
+            "Partly true: serialization is 8x or more faster only for float-heavy (mesh) payloads of 256KiB and more"
         ),
         "{}",
         out.sentence

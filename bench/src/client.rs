@@ -69,6 +69,19 @@ impl ClientError {
         }
     }
 
+    /// The exact status behind the failure, for counting: `http_status:503`,
+    /// `grpc_status:Unavailable`, or the kind's name.
+    pub fn status_key(&self) -> String {
+        match self {
+            ClientError::HttpStatus { status, .. } => format!("http_status:{}", status.as_u16()),
+            ClientError::GrpcStatus { code, .. } => format!("grpc_status:{code:?}"),
+            other => serde_json::to_value(other.kind())
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| format!("{:?}", other.kind())),
+        }
+    }
+
     fn from_status(status: tonic::Status) -> ClientError {
         // tonic reports a broken or refused connection as UNAVAILABLE/UNKNOWN with a transport
         // error as the source; those are transport errors, not answers from the server.

@@ -96,6 +96,7 @@ pub enum LoadError {
 pub struct Recorder {
     pub ok: u64,
     pub errors: BTreeMap<ErrorKind, u64>,
+    pub error_statuses: BTreeMap<String, u64>,
     pub checked: u64,
     pub late_sends: u64,
     pub corrected: Histogram<u64>,
@@ -113,6 +114,7 @@ impl Default for Recorder {
         Recorder {
             ok: 0,
             errors: BTreeMap::new(),
+            error_statuses: BTreeMap::new(),
             checked: 0,
             late_sends: 0,
             corrected: new_histogram(),
@@ -128,6 +130,9 @@ impl Recorder {
         for (k, v) in &other.errors {
             *self.errors.entry(*k).or_default() += v;
         }
+        for (k, v) in &other.error_statuses {
+            *self.error_statuses.entry(k.clone()).or_default() += v;
+        }
         self.checked += other.checked;
         self.late_sends += other.late_sends;
         // Same bounds everywhere, so adding cannot fail.
@@ -136,8 +141,9 @@ impl Recorder {
         let _ = self.pacer_lag.add(&other.pacer_lag);
     }
 
-    fn error(&mut self, kind: ErrorKind) {
-        *self.errors.entry(kind).or_default() += 1;
+    fn error(&mut self, e: &ClientError) {
+        *self.errors.entry(e.kind()).or_default() += 1;
+        *self.error_statuses.entry(e.status_key()).or_default() += 1;
     }
 
     pub fn error_total(&self) -> u64 {
@@ -374,6 +380,7 @@ pub async fn run(
         incomplete_reason: abort,
         ok: total.ok,
         errors: total.errors.clone(),
+        error_statuses: total.error_statuses.clone(),
         checked: total.checked,
         elapsed_ns: nanos(elapsed),
         achieved_rps: if elapsed.is_zero() {
@@ -495,7 +502,7 @@ async fn worker(ctx: WorkerCtx, mut client: Client) {
                         }
                     }
                 }
-                Err(e) => r.error(e.kind()),
+                Err(e) => r.error(e),
             }
         }
         if let Some((kind, message)) = failure {

@@ -134,7 +134,7 @@ pub fn render_summary(config: &LoadConfig, s: &LoadSummary) -> String {
         s.elapsed_ns as f64 / 1e9
     );
     let errors: u64 = s.errors.values().sum();
-    let detail: Vec<String> = s.errors.iter().map(|(k, v)| format!("{k:?}={v}")).collect();
+    let detail: Vec<String> = s.error_statuses.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let _ = writeln!(
         out,
         "  errors      {errors}{}",

@@ -417,3 +417,50 @@ fn invalid_flag_combinations_name_the_flags() {
         );
     }
 }
+
+/// Refused requests are counted by kind and exact status, and the load goes on.
+#[test]
+fn refused_requests_are_counted_by_status() {
+    let dir = tempfile::tempdir().unwrap();
+    for (variant, want) in [
+        (Variant::RestProtoH1, "http_status:413"),
+        (Variant::GrpcProtoH2, "grpc_status:OutOfRange"),
+    ] {
+        let server =
+            ServerProcess::start(exe(), variant, &["--max-body-bytes".into(), "4096".into()]).unwrap();
+        let json = dir.path().join(format!("{variant}.json"));
+        let target = format!("http://{}", server.addr());
+        let out = load(&[
+            "--variant",
+            variant.id(),
+            "--target",
+            &target,
+            "--rpc",
+            "echo",
+            "--shape",
+            "blob",
+            "--size",
+            "8192",
+            "--requests",
+            "50",
+            "--warmup",
+            "0s",
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{variant}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: LoadReport = read_json(&json).unwrap();
+        assert_eq!(report.summary.ok, 0, "{variant}");
+        assert_eq!(
+            report.summary.error_statuses.get(want),
+            Some(&50),
+            "{variant}: {:?}",
+            report.summary.error_statuses
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains(want));
+    }
+}

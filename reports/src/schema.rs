@@ -267,6 +267,10 @@ pub struct LoadSummary {
     pub ok: u64,
     /// Failed requests by kind, in the measured phase.
     pub errors: BTreeMap<ErrorKind, u64>,
+    /// The same failures by exact status: `http_status:503`, `grpc_status:Unavailable`, …
+    /// (kinds without a status are counted under their kind's name).
+    #[serde(default)]
+    pub error_statuses: BTreeMap<String, u64>,
     /// Responses whose content was checked (and found right).
     pub checked: u64,
     pub elapsed_ns: u64,

@@ -167,6 +167,7 @@ pub fn point(spec: &PointSpec) -> PointResult {
                 incomplete_reason: None,
                 ok,
                 errors: BTreeMap::new(),
+                error_statuses: BTreeMap::new(),
                 checked: ok / 100,
                 elapsed_ns,
                 achieved_rps: achieved,

@@ -100,7 +100,10 @@ fn full_synthetic_run_renders_every_section() {
     assert_eq!(summary.effects.len(), 8);
 
     let md = read(&out.summary_md);
-    assert!(md.contains("— Partly true: serialization is 8x or more faster only"), "{md}");
+    assert!(
+        md.contains("— Partly true: serialization is 8x or more faster only"),
+        "{md}"
+    );
     assert!(md.contains("| headline | ratio | spread | source point |"));
     assert!(md.contains("min–max of 3×3 repetitions"));
 }

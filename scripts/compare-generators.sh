@@ -20,12 +20,12 @@ PATH_Q='/v1/payloads/small?size=256&seed=1'
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
-start() { # variant -> addr; server pinned to CPU 0 with one worker thread
+start() { # variant -> sets ADDR; server pinned to CPU 0. Called in this shell so cleanup sees the pid
   local out; out=$(mktemp)
   "$BIN" serve --variant "$1" --cpus 0 >"$out" 2>/dev/null &
   pids+=($!)
   for _ in $(seq 1 200); do
-    [ -s "$out" ] && { python3 -c "import json;print(json.load(open('$out'))['addr'])"; return; }
+    [ -s "$out" ] && { ADDR=$(python3 -c "import json;print(json.load(open('$out'))['addr'])"); return; }
     sleep 0.05
   done
   echo "server $1 did not start" >&2; exit 1
@@ -36,8 +36,8 @@ ours() { # variant addr concurrency -> req/s
     | awk '/throughput/ {print $2}'
 }
 
-H1=$(start rest-json-h1)
-H2=$(start rest-json-h2)
+start rest-json-h1; H1=$ADDR
+start rest-json-h2; H2=$ADDR
 echo "server: rest-json-h1 at $H1, rest-json-h2 at $H2 (CPU 0); generators on CPU 1; ${SECS}s x $ROUNDS rounds"
 printf '%-6s %-28s %12s\n' round generator req/s
 for r in $(seq 1 "$ROUNDS"); do

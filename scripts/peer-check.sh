@@ -17,18 +17,18 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-start() { # variant -> prints addr
+start() { # variant -> sets ADDR; called in this shell (not in $(...)) so cleanup sees the pid
   local out; out=$(mktemp)
   "$BIN" serve --variant "$1" >"$out" 2>/dev/null &
   pids+=($!)
   for _ in $(seq 1 200); do
-    if [ -s "$out" ]; then python3 -c "import json,sys;print(json.load(open('$out'))['addr'])"; return; fi
+    if [ -s "$out" ]; then ADDR=$(python3 -c "import json;print(json.load(open('$out'))['addr'])"); return; fi
     sleep 0.05
   done
   echo "server $1 did not start" >&2; exit 1
 }
 
-REST=$(start rest-json-h1)
+start rest-json-h1; REST=$ADDR
 echo "REST (HTTP/1.1) at $REST"
 curl -sf "http://$REST/healthz"; echo
 curl -sf "http://$REST/v1/payloads/small?size=200&seed=1"; echo
@@ -40,11 +40,11 @@ curl -sf -X POST -H 'Content-Type: application/x-protobuf' -H 'Accept: applicati
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{"logs":' "http://$REST/v1/echo")
 [ "$code" = 400 ] || { echo "malformed JSON gave $code" >&2; exit 1; }
 
-REST2=$(start rest-proto-h2)
+start rest-proto-h2; REST2=$ADDR
 echo "REST (h2c prior knowledge) at $REST2"
 curl -sf --http2-prior-knowledge -H 'Accept: application/json' "http://$REST2/v1/payloads/mesh?size=300&seed=2"; echo
 
-GRPC=$(start grpc-proto-h2)
+start grpc-proto-h2; GRPC=$ADDR
 echo "gRPC at $GRPC"
 "$VENV/bin/python" scripts/grpc_peer_check.py "$GRPC"
 echo "peer check passed"

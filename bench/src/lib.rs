@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod comparecmd;
 pub mod load;
 pub mod loadcmd;
 pub mod pin;

@@ -12,6 +12,10 @@ use rpcbench_reports::synthetic::{self, PointSpec};
 /// only by `--features inject-slowdown` to measure the gate's sensitivity. If a dependency ever
 /// enabled it by default, every user of rpcbench would measure a slowed codec.
 #[test]
+#[expect(
+    clippy::assertions_on_constants,
+    reason = "the constant is the build's feature set, which is what this test checks"
+)]
 fn default_build_has_no_injected_slowdown() {
     assert!(
         !rpcbench_proto::codec::SLOWDOWN_INJECTED,

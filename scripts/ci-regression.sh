@@ -57,14 +57,14 @@ build() {
     local name=$1 rev=$2 features=$3 src=$WORK/src/$1 sha
     sha=$(git -C "$ROOT" rev-parse --verify "$rev^{commit}") || fail "unknown revision $rev"
     step "build $name = $rev ($sha)${features:+ with features: $features}"
-    if [[ -e $src/.git ]]; then
-        git -C "$src" checkout -q --detach --force "$sha"
-    else
+    if [[ ! -e $src/.git ]]; then
         mkdir -p "$WORK/src"
         git -C "$ROOT" worktree add -q --detach "$src" "$sha"
+    elif [[ $(git -C "$src" rev-parse HEAD) != "$sha" ]]; then
+        git -C "$src" checkout -q --detach --force "$sha"
+        # bench/build.rs records the commit but does not notice a checkout in a worktree.
+        touch "$src/bench/build.rs"
     fi
-    # bench/build.rs records the commit; make sure it re-runs after a checkout.
-    touch "$src/bench/build.rs"
     local feat=()
     [[ -n $features ]] && feat=(--features "$features")
     (cd "$src" && cargo build --release -p rpcbench "${feat[@]}") || fail "$name ($rev) does not build"

@@ -35,6 +35,11 @@ pub enum Command {
     /// (Re)render a run's report (index.html, summary.md, summary.json) from its results.json
     /// and criterion's results. Works with partial inputs and says what is missing.
     Report(ReportArgs),
+    /// Regression verdict between two result sets (run directories, instruction counts,
+    /// criterion baselines): per metric the change, its confidence interval and
+    /// regressed/improved/unchanged, written to compare.md and compare.json. Exit code: 0 no
+    /// regression, 1 regression, 2 unusable input.
+    Compare(crate::comparecmd::CompareArgs),
 }
 
 #[derive(Debug, clap::Args)]

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod client;
 pub mod codec_matrix;
+pub mod comparecmd;
 pub mod load;
 pub mod loadcmd;
 pub mod pin;

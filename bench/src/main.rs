@@ -16,6 +16,7 @@ fn main() -> std::process::ExitCode {
         Command::Load(args) => rpcbench::loadcmd::run(args),
         Command::Run(args) => rpcbench::runcmd::run(args),
         Command::Report(args) => rpcbench::report::run(args),
+        Command::Compare(args) => Ok(rpcbench::comparecmd::run(args)),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

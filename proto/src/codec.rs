@@ -11,6 +11,10 @@ use bytes::BufMut;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// True only in a build with the test-only `inject-slowdown` feature, which makes JSON encoding
+/// ~10% slower to measure the regression gate's sensitivity. Always false in a normal build.
+pub const SLOWDOWN_INJECTED: bool = cfg!(feature = "inject-slowdown");
+
 /// A message that can travel in either encoding.
 pub trait Wire: prost::Message + Default + Serialize + DeserializeOwned + Send + 'static {}
 impl<T: prost::Message + Default + Serialize + DeserializeOwned + Send + 'static> Wire for T {}
@@ -80,7 +84,11 @@ impl Encoding {
     /// Appends the encoding of `msg` to `buf` (a `Vec<u8>`, or tonic's frame buffer).
     pub fn encode_into<M: Wire, B: BufMut>(self, msg: &M, buf: &mut B) -> Result<(), CodecError> {
         match self {
-            Encoding::Json => serde_json::to_writer(buf.writer(), msg).map_err(CodecError::JsonEncode),
+            Encoding::Json => {
+                #[cfg(feature = "inject-slowdown")]
+                injected_slowdown(msg);
+                serde_json::to_writer(buf.writer(), msg).map_err(CodecError::JsonEncode)
+            }
             Encoding::Protobuf => {
                 msg.encode_raw(buf);
                 Ok(())
@@ -104,6 +112,22 @@ impl Encoding {
             Encoding::Json => Ok(serde_json::from_slice(bytes)?),
             Encoding::Protobuf => Ok(M::decode(bytes)?),
         }
+    }
+}
+
+/// The test-only slowdown: every 10th JSON encode encodes the message a second time into a
+/// scratch buffer, so JSON encoding does exactly 10% more work on average (and in any run of
+/// calls whose length is a multiple of 10) — deterministic, unlike a timed spin.
+#[cfg(feature = "inject-slowdown")]
+fn injected_slowdown<M: Wire>(msg: &M) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static JSON_ENCODES: AtomicU64 = AtomicU64::new(0);
+    if JSON_ENCODES.fetch_add(1, Ordering::Relaxed) % 10 == 9 {
+        // The same path as a real encode (a growing Vec behind BufMut's writer), so the extra
+        // work is one encode's worth.
+        let mut scratch = Vec::new();
+        let _ = serde_json::to_writer((&mut scratch).writer(), msg);
+        std::hint::black_box(scratch);
     }
 }
 

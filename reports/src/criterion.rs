@@ -204,6 +204,9 @@ pub struct CriterionData {
     pub encoded_sizes: Option<EncodedSizes>,
     /// Criterion's own HTML report, when it wrote one.
     pub report_index: Option<PathBuf>,
+    /// The sub-directory each benchmark was read from: `new` (the latest results), or the name
+    /// of a baseline saved with `--save-baseline NAME`.
+    pub baseline: String,
 }
 
 impl CriterionData {
@@ -224,12 +227,19 @@ impl CriterionData {
 /// `encoded-sizes.json` at its top. Only an unreadable `dir` is an error; bad files are
 /// recorded in [`CriterionData::problems`].
 pub fn read_criterion_dir(dir: &Path) -> Result<CriterionData, CriterionError> {
+    read_criterion_baseline(dir, "new")
+}
+
+/// As [`read_criterion_dir`], but reads the baseline saved with `--save-baseline NAME`
+/// (`<benchmark>/NAME/`) instead of the latest results (`NAME` = `new`).
+pub fn read_criterion_baseline(dir: &Path, baseline: &str) -> Result<CriterionData, CriterionError> {
     std::fs::read_dir(dir).map_err(|source| CriterionError::Dir {
         path: dir.into(),
         source,
     })?;
     let mut data = CriterionData {
         dir: dir.into(),
+        baseline: baseline.into(),
         ..Default::default()
     };
     walk(dir, dir, 0, &mut data);
@@ -266,7 +276,7 @@ fn walk(root: &Path, dir: &Path, depth: usize, data: &mut CriterionData) {
     for sub in subdirs {
         let name = sub.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         match name {
-            "new" if sub.join("benchmark.json").is_file() => {
+            _ if name == data.baseline && sub.join("benchmark.json").is_file() => {
                 let bench_dir = sub.parent().unwrap_or(root);
                 match read_bench(&sub) {
                     Ok(Some(mut b)) => {
@@ -278,6 +288,7 @@ fn walk(root: &Path, dir: &Path, depth: usize, data: &mut CriterionData) {
                 }
             }
             // criterion's previous baseline, its change analysis and its plots.
+            _ if name == data.baseline => {}
             "new" | "base" | "change" | "report" => {}
             _ if depth < MAX_DEPTH => walk(root, &sub, depth + 1, data),
             _ => {}
@@ -312,6 +323,32 @@ fn read_bench(new_dir: &Path) -> Result<Option<Bench>, String> {
         estimates,
         dir: PathBuf::new(),
     }))
+}
+
+/// Criterion's raw sample (`sample.json`): `times[i]` nanoseconds for `iters[i]` iterations.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct RawSample {
+    iters: Vec<f64>,
+    times: Vec<f64>,
+}
+
+/// The raw per-iteration times (ns) of one benchmark of `data` — criterion's `sample.json`
+/// next to the estimates it was read from. An error names the file.
+pub fn read_sample(data: &CriterionData, bench: &Bench) -> Result<Vec<f64>, String> {
+    let path = data.dir.join(&bench.dir).join(&data.baseline).join("sample.json");
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let raw: RawSample = serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let per_iter: Vec<f64> = raw.iters.iter().zip(&raw.times).map(|(n, t)| t / n).collect();
+    if raw.iters.len() != raw.times.len()
+        || per_iter.is_empty()
+        || per_iter.iter().any(|v| !v.is_finite() || *v <= 0.0)
+    {
+        return Err(format!(
+            "{}: iters and times must be equally long, non-empty and positive",
+            path.display()
+        ));
+    }
+    Ok(per_iter)
 }
 
 /// Bytes per iteration from criterion's `Throughput` enum as serialized by serde:

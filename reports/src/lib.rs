@@ -11,6 +11,7 @@
 //! [`sink::ReportSink`]s ([`html`], [`markdown`], [`summary`]).
 
 pub mod charts;
+pub mod compare;
 pub mod criterion;
 pub mod evidence;
 pub mod format;
@@ -21,6 +22,7 @@ pub mod model;
 pub mod render;
 pub mod schema;
 pub mod sink;
+pub mod stats;
 pub mod summary;
 pub mod synthetic;
 pub mod verdict;

@@ -81,15 +81,15 @@ fn run_inner(args: &CompareArgs) -> Result<u8, CompareError> {
         let cal = calibrate(&sets, &opts)?;
         let (md, json) = write_calibration(&args.output_dir, &cal)?;
         println!(
-            "calibration: the gate failed in {} of {} A/A pairs ({:.1}%, Wilson 95% {:.1}–{:.1}%); \
-             disjoint pairs: {} of {}",
+            "calibration: the gate failed in {} of {} consecutive pairs (1-2, 3-4, ...) and in {} of {} \
+             pairs overall ({:.1}%, Wilson 95% {:.1}-{:.1}%)",
+            cal.consecutive_pairs_with_regression,
+            cal.consecutive_pairs,
             cal.pairs_with_regression,
             cal.pairs,
             cal.false_positive_rate * 100.0,
             cal.false_positive_ci95[0] * 100.0,
             cal.false_positive_ci95[1] * 100.0,
-            cal.disjoint_pairs_with_regression,
-            cal.disjoint_pairs
         );
         println!("report:  {} , {}", md.display(), json.display());
         return Ok(0);

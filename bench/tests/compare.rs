@@ -175,7 +175,7 @@ fn calibration_reports_the_false_positive_rate() {
     let o = rpcbench(&args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
-        text(&o).contains("the gate failed in 0 of 3 A/A pairs"),
+        text(&o).contains("the gate failed in 0 of 1 consecutive pairs (1-2, 3-4, ...) and in 0 of 3 pairs"),
         "{}",
         text(&o)
     );

@@ -1083,9 +1083,11 @@ pub struct Calibration {
     /// not independent, so the interval is indicative).
     pub false_positive_rate: f64,
     pub false_positive_ci95: [f64; 2],
-    /// The same over disjoint pairs (1–2, 3–4, …), which are independent.
-    pub disjoint_pairs: usize,
-    pub disjoint_pairs_with_regression: usize,
+    /// The same over consecutive pairs of the arguments (1–2, 3–4, …), which are independent of
+    /// each other. Given each CI job's BASE and HEAD next to each other, these are exactly the
+    /// gate's in-job comparisons; all pairs also mix sets measured in different jobs.
+    pub consecutive_pairs: usize,
+    pub consecutive_pairs_with_regression: usize,
     pub metrics_per_pair: usize,
     pub warnings: Vec<String>,
     pub metrics: Vec<CalibrationMetric>,
@@ -1110,7 +1112,7 @@ pub fn calibrate(sets: &[ResultSet], opts: &CompareOptions) -> Result<Calibratio
     let mut pair_results = Vec::new();
     let mut per_metric: BTreeMap<String, (usize, Vec<f64>, f64)> = BTreeMap::new();
     let mut metrics_per_pair = 0;
-    let mut disjoint = (0, 0);
+    let mut consecutive = (0, 0);
     for i in 0..sets.len() {
         for j in i + 1..sets.len() {
             let c = compare(&sets[i], &sets[j], opts)?;
@@ -1133,8 +1135,8 @@ pub fn calibrate(sets: &[ResultSet], opts: &CompareOptions) -> Result<Calibratio
                 improved: ids(Decision::Improved),
             };
             if i % 2 == 0 && j == i + 1 {
-                disjoint.0 += 1;
-                disjoint.1 += usize::from(!pair.regressed.is_empty());
+                consecutive.0 += 1;
+                consecutive.1 += usize::from(!pair.regressed.is_empty());
             }
             pair_results.push(pair);
         }
@@ -1167,8 +1169,8 @@ pub fn calibrate(sets: &[ResultSet], opts: &CompareOptions) -> Result<Calibratio
         pairs_with_any_flag: with_any,
         false_positive_rate: with_regression as f64 / pairs as f64,
         false_positive_ci95: [lo, hi],
-        disjoint_pairs: disjoint.0,
-        disjoint_pairs_with_regression: disjoint.1,
+        consecutive_pairs: consecutive.0,
+        consecutive_pairs_with_regression: consecutive.1,
         metrics_per_pair,
         warnings,
         metrics,

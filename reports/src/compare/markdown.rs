@@ -172,18 +172,22 @@ pub fn calibration_markdown(c: &Calibration) -> String {
     );
     let _ = writeln!(
         out,
-        "- **The gate failed (≥ 1 metric regressed) in {} of {} pairs: {:.1}%** (Wilson 95% \
-         interval {:.1}–{:.1}%; pairs sharing a set are not independent).",
+        "- **Consecutive pairs 1–2, 3–4, …: the gate failed in {} of {}.** They are independent of \
+         each other; given each CI job's BASE and HEAD next to each other, they are exactly the \
+         gate's in-job comparisons.",
+        c.consecutive_pairs_with_regression, c.consecutive_pairs
+    );
+    let _ = writeln!(
+        out,
+        "- All pairs: the gate failed in {} of {} ({:.1}%, Wilson 95% interval {:.1}–{:.1}%; pairs \
+         sharing a set are not independent). All pairs also compare sets measured in different \
+         jobs, i.e. at different times: a high rate here and a low one above means stored \
+         baselines are not comparable on this machine — measure both sides in the same job.",
         c.pairs_with_regression,
         c.pairs,
         c.false_positive_rate * 100.0,
         c.false_positive_ci95[0] * 100.0,
         c.false_positive_ci95[1] * 100.0
-    );
-    let _ = writeln!(
-        out,
-        "- Independent (disjoint) pairs 1–2, 3–4, …: {} of {} failed.",
-        c.disjoint_pairs_with_regression, c.disjoint_pairs
     );
     let _ = writeln!(
         out,

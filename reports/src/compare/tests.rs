@@ -596,12 +596,15 @@ fn calibration_counts_false_positives_over_pairs() {
         })
         .collect();
     let cal = calibrate(&sets, &opts()).unwrap();
-    assert_eq!((cal.pairs, cal.disjoint_pairs), (6, 2));
+    assert_eq!((cal.pairs, cal.consecutive_pairs), (6, 2));
     assert_eq!(cal.pairs_with_regression, 0, "{}", calibration_markdown(&cal));
     assert_eq!(cal.metrics.len(), 12);
     assert!(cal.metrics.iter().all(|m| m.median_detectable_pct.is_some()));
     let md = calibration_markdown(&cal);
-    assert!(md.contains("0 of 6 pairs"), "{md}");
+    assert!(
+        md.contains("the gate failed in 0 of 2.**") && md.contains("failed in 0 of 6"),
+        "{md}"
+    );
     assert!(calibrate(&sets[..1], &opts()).is_err());
 }
 

@@ -255,14 +255,7 @@ impl SideValues {
 }
 
 fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        0.5 * (s[n / 2 - 1] + s[n / 2])
-    }
+    crate::stats::median_min_max(v.iter().copied()).map_or(f64::NAN, |(m, _, _)| m)
 }
 
 /// One metric compared.

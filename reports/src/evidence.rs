@@ -278,22 +278,13 @@ struct Sample {
 impl Sample {
     /// Median of the finite, positive values; `None` when there are none.
     fn of(values: impl IntoIterator<Item = f64>) -> Option<Sample> {
-        let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite() && *x > 0.0).collect();
-        if v.is_empty() {
-            return None;
-        }
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        let typical = if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
-        };
+        let v: Vec<f64> = values.into_iter().filter(|x| x.is_finite() && *x > 0.0).collect();
+        let (typical, min, max) = crate::stats::median_min_max(v.iter().copied())?;
         Some(Sample {
             typical,
-            min: v[0],
-            max: v[n - 1],
-            n,
+            min,
+            max,
+            n: v.len(),
         })
     }
 }

@@ -921,7 +921,7 @@ impl ReportSink for HtmlSink {
                                 .iter()
                                 .filter_map(|p| evidence::point_value(p, metric))
                                 .collect();
-                            let (med, lo, hi) = median_min_max(&vals)?;
+                            let (med, lo, hi) = crate::stats::median_min_max(vals.iter().copied())?;
                             let wl = WorkloadKey::of(pts[0]).label();
                             let mut title = format!("{variant} {wl}: {}", y_format(med));
                             if vals.len() > 1 {
@@ -1139,21 +1139,6 @@ fn point_order(k: &PointKind) -> (u8, f64) {
         PointKind::FixedRate { rate_rps } => (1, *rate_rps),
         PointKind::Sweep { rate_rps, .. } => (2, *rate_rps),
     }
-}
-
-fn median_min_max(v: &[f64]) -> Option<(f64, f64, f64)> {
-    let mut v: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    let med = if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    };
-    Some((med, v[0], v[n - 1]))
 }
 
 fn ratio_workload(r: &Ratio) -> WorkloadKey {

@@ -4,6 +4,23 @@
 //! The t distribution is computed from the regularized incomplete beta function (Lentz's
 //! continued fraction, as in Numerical Recipes §6.4); the tests pin it to published table values.
 
+/// Median, minimum and maximum of the finite values; `None` when there are none. The one
+/// median of the crate (evidence, HTML tables and the gate all use it).
+pub fn median_min_max(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64, f64)> {
+    let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let median = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    Some((median, v[0], v[n - 1]))
+}
+
 /// `ln Γ(x)` for `x > 0` (Lanczos approximation, g = 7, n = 9; relative error < 1e-13).
 pub fn ln_gamma(x: f64) -> f64 {
     const G: f64 = 7.0;

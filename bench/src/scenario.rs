@@ -153,25 +153,16 @@ impl Preset {
             },
             Preset::Quick => Scenario {
                 name: "quick".into(),
-                variants: Vec::new(),
                 repetitions: 2,
                 warmup: Duration::from_millis(500),
                 duration: Duration::from_secs(2),
-                timeout: Duration::from_secs(5),
                 connections: 4,
-                check_every: 16,
-                measure_floor: true,
-                points: LoadPoints {
-                    max_throughput: true,
-                    common_rate_fractions: vec![0.5],
-                    fixed_rates: Vec::new(),
-                    sweep_fractions: Vec::new(),
-                },
                 workloads: vec![
                     workload(Rpc::Echo, "small", 256),
                     workload(Rpc::Fetch, "nested", 16 * 1024),
                     workload(Rpc::Upload, "mesh", 256 * 1024),
                 ],
+                ..Preset::Smoke.scenario()
             },
             Preset::Full => Scenario {
                 name: "full".into(),

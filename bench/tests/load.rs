@@ -23,6 +23,13 @@ fn load(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `rpcbench load --variant V --target T ARGS...`.
+fn load_on(variant: Variant, target: &str, args: &[&str]) -> Output {
+    let mut all = vec!["--variant", variant.id(), "--target", target];
+    all.extend_from_slice(args);
+    load(&all)
+}
+
 fn assert_ordered(report: &LoadReport, what: &str) {
     let stats = [
         Some(&report.summary.latency_service),
@@ -90,32 +97,32 @@ fn closed_loop_on_every_variant() {
         let json = dir.path().join(format!("{variant}.json"));
         let hgrm_path = dir.path().join(format!("{variant}.hgrm"));
         let target = format!("http://{}", server.addr());
-        let out = load(&[
-            "--variant",
-            variant.id(),
-            "--target",
+        let out = load_on(
+            variant,
             &target,
-            "--rpc",
-            "upload",
-            "--shape",
-            "nested",
-            "--size",
-            "2048",
-            "--connections",
-            "2",
-            "--concurrency",
-            workers(variant),
-            "--requests",
-            "300",
-            "--warmup",
-            "200ms",
-            "--check-every",
-            "1",
-            "--json",
-            json.to_str().unwrap(),
-            "--hgrm",
-            hgrm_path.to_str().unwrap(),
-        ]);
+            &[
+                "--rpc",
+                "upload",
+                "--shape",
+                "nested",
+                "--size",
+                "2048",
+                "--connections",
+                "2",
+                "--concurrency",
+                workers(variant),
+                "--requests",
+                "300",
+                "--warmup",
+                "200ms",
+                "--check-every",
+                "1",
+                "--json",
+                json.to_str().unwrap(),
+                "--hgrm",
+                hgrm_path.to_str().unwrap(),
+            ],
+        );
         assert!(
             out.status.success(),
             "{variant}: {}",
@@ -161,30 +168,30 @@ fn open_loop_on_every_variant() {
         let server = ServerProcess::start(exe(), variant, &[]).unwrap();
         let json = dir.path().join(format!("{variant}.json"));
         let target = format!("http://{}", server.addr());
-        let out = load(&[
-            "--variant",
-            variant.id(),
-            "--target",
+        let out = load_on(
+            variant,
             &target,
-            "--rpc",
-            "fetch",
-            "--shape",
-            "mesh",
-            "--size",
-            "4096",
-            "--connections",
-            "2",
-            "--concurrency",
-            workers(variant),
-            "--rate",
-            "400",
-            "--duration",
-            "1s",
-            "--warmup",
-            "250ms",
-            "--json",
-            json.to_str().unwrap(),
-        ]);
+            &[
+                "--rpc",
+                "fetch",
+                "--shape",
+                "mesh",
+                "--size",
+                "4096",
+                "--connections",
+                "2",
+                "--concurrency",
+                workers(variant),
+                "--rate",
+                "400",
+                "--duration",
+                "1s",
+                "--warmup",
+                "250ms",
+                "--json",
+                json.to_str().unwrap(),
+            ],
+        );
         assert!(
             out.status.success(),
             "{variant}: {}",
@@ -227,22 +234,22 @@ fn stalled_server_shows_in_corrected_latency_only() {
         let target = format!("http://{}", server.addr());
         let json_arg = json.to_str().unwrap().to_owned();
         let child = std::thread::spawn(move || {
-            load(&[
-                "--variant",
-                variant.id(),
-                "--target",
+            load_on(
+                variant,
                 &target,
-                "--rate",
-                "500",
-                "--duration",
-                "4s",
-                "--warmup",
-                "0s",
-                "--timeout",
-                "10s",
-                "--json",
-                &json_arg,
-            ])
+                &[
+                    "--rate",
+                    "500",
+                    "--duration",
+                    "4s",
+                    "--warmup",
+                    "0s",
+                    "--timeout",
+                    "10s",
+                    "--json",
+                    &json_arg,
+                ],
+            )
         });
         // Freeze the server one second into the run, for one second.
         std::thread::sleep(Duration::from_secs(1));
@@ -292,20 +299,20 @@ fn server_dying_mid_run_keeps_partial_results() {
         let target = format!("http://{}", server.addr());
         let json_arg = json.to_str().unwrap().to_owned();
         let child = std::thread::spawn(move || {
-            load(&[
-                "--variant",
-                variant.id(),
-                "--target",
+            load_on(
+                variant,
                 &target,
-                "--rate",
-                "300",
-                "--duration",
-                "20s",
-                "--warmup",
-                "0s",
-                "--json",
-                &json_arg,
-            ])
+                &[
+                    "--rate",
+                    "300",
+                    "--duration",
+                    "20s",
+                    "--warmup",
+                    "0s",
+                    "--json",
+                    &json_arg,
+                ],
+            )
         });
         std::thread::sleep(Duration::from_millis(1500));
         server.signal(Signal::SIGKILL).unwrap();
@@ -345,7 +352,7 @@ fn target_not_listening_fails_fast() {
     drop(server);
     for variant in Variant::ALL {
         let started = Instant::now();
-        let out = load(&["--variant", variant.id(), "--target", &target, "--duration", "2s"]);
+        let out = load_on(variant, &target, &["--duration", "2s"]);
         assert!(started.elapsed() < Duration::from_secs(5), "{variant}");
         assert_eq!(out.status.code(), Some(1), "{variant}");
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -430,24 +437,24 @@ fn refused_requests_are_counted_by_status() {
             ServerProcess::start(exe(), variant, &["--max-body-bytes".into(), "4096".into()]).unwrap();
         let json = dir.path().join(format!("{variant}.json"));
         let target = format!("http://{}", server.addr());
-        let out = load(&[
-            "--variant",
-            variant.id(),
-            "--target",
+        let out = load_on(
+            variant,
             &target,
-            "--rpc",
-            "echo",
-            "--shape",
-            "blob",
-            "--size",
-            "8192",
-            "--requests",
-            "50",
-            "--warmup",
-            "0s",
-            "--json",
-            json.to_str().unwrap(),
-        ]);
+            &[
+                "--rpc",
+                "echo",
+                "--shape",
+                "blob",
+                "--size",
+                "8192",
+                "--requests",
+                "50",
+                "--warmup",
+                "0s",
+                "--json",
+                json.to_str().unwrap(),
+            ],
+        );
         assert!(
             out.status.success(),
             "{variant}: {}",

@@ -5,7 +5,8 @@
 //! gRPC codec, once with the JSON gRPC codec (`grpc-json-h2`) — so both gRPC variants run
 //! identical generated code. Fetch's response type is `SharedPayload` (an `Arc<Payload>` with
 //! the same wire format) so the server encodes its cached payload without cloning it, exactly as
-//! the REST adapter does.
+//! the REST adapter does; Subscribe streams `SharedMessage` (a `StreamMessage` whose payload is
+//! shared) for the same reason.
 
 use std::path::PathBuf;
 
@@ -36,15 +37,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (dir, codec) in [("grpc_proto", "ProtoCodec"), ("grpc_json", "JsonCodec")] {
         let dir = out_dir.join(dir);
         std::fs::create_dir_all(&dir)?;
-        let method = |name: &str, route: &str, input: &str, output: &str| {
+        let builder = |name: &str, route: &str, input: &str, output: &str| {
             tonic_build::manual::Method::builder()
                 .name(name)
                 .route_name(route)
                 .input_type(input)
                 .output_type(output)
                 .codec_path(format!("crate::grpc_codec::{codec}"))
-                .build()
         };
+        let method =
+            |name: &str, route: &str, input: &str, output: &str| builder(name, route, input, output).build();
         let service = tonic_build::manual::Service::builder()
             .name("Bench")
             .package("rpcbench.v1")
@@ -60,6 +62,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "Upload",
                 "crate::pb::Payload",
                 "crate::pb::UploadSummary",
+            ))
+            .method(
+                builder(
+                    "subscribe",
+                    "Subscribe",
+                    "crate::pb::StreamRequest",
+                    "crate::SharedMessage",
+                )
+                .server_streaming()
+                .build(),
+            )
+            .method(
+                builder(
+                    "chat",
+                    "Chat",
+                    "crate::pb::StreamMessage",
+                    "crate::pb::StreamMessage",
+                )
+                .client_streaming()
+                .server_streaming()
+                .build(),
+            )
+            .method(method(
+                "publish",
+                "Publish",
+                "crate::pb::PublishRequest",
+                "crate::pb::PublishAck",
             ))
             .build();
         tonic_build::manual::Builder::new()

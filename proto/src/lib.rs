@@ -32,7 +32,7 @@ pub mod grpc_json {
 }
 
 mod shared;
-pub use shared::SharedPayload;
+pub use shared::{SharedMessage, SharedPayload};
 
 /// Encoded `FileDescriptorSet` of the schema (for gRPC reflection or tooling).
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rpcbench_descriptor.bin"));

@@ -1,4 +1,5 @@
-//! `SharedPayload`: an `Arc<Payload>` with exactly `Payload`'s wire format in both encodings.
+//! `SharedPayload`: an `Arc<Payload>` with exactly `Payload`'s wire format in both encodings, and
+//! `SharedMessage`: a `StreamMessage` around one.
 //!
 //! tonic's generated services take ownership of the response message. Fetch answers from a
 //! cache; without this wrapper the gRPC adapter would have to deep-clone a cached payload (up to
@@ -11,7 +12,7 @@ use bytes::{Buf, BufMut};
 use prost::Message;
 use prost::encoding::{DecodeContext, WireType};
 
-use crate::pb::Payload;
+use crate::pb::{Payload, StreamMessage};
 
 /// A shared, immutable-by-default payload; decoding into it copies on write.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -59,6 +60,107 @@ impl<'de> serde::Deserialize<'de> for SharedPayload {
     }
 }
 
+/// A `StreamMessage` whose payload is shared: what Subscribe streams. A feed or a broadcast sends
+/// the same payload many times; every transport encodes it by reference instead of cloning it
+/// per message. Wire format (protobuf and JSON) identical to `StreamMessage`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SharedMessage {
+    pub seq: u64,
+    pub payload: Option<SharedPayload>,
+    pub sent_ns: u64,
+}
+
+impl From<StreamMessage> for SharedMessage {
+    fn from(m: StreamMessage) -> Self {
+        SharedMessage {
+            seq: m.seq,
+            payload: m.payload.map(|p| SharedPayload(Arc::new(p))),
+            sent_ns: m.sent_ns,
+        }
+    }
+}
+
+impl Message for SharedMessage {
+    fn encode_raw(&self, buf: &mut impl BufMut) {
+        use prost::encoding::{message, uint64};
+        if self.seq != 0 {
+            uint64::encode(1, &self.seq, buf);
+        }
+        if let Some(p) = &self.payload {
+            message::encode(2, p, buf);
+        }
+        if self.sent_ns != 0 {
+            uint64::encode(3, &self.sent_ns, buf);
+        }
+    }
+
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), prost::DecodeError> {
+        use prost::encoding::{message, skip_field, uint64};
+        match tag {
+            1 => uint64::merge(wire_type, &mut self.seq, buf, ctx),
+            2 => message::merge(
+                wire_type,
+                self.payload.get_or_insert_with(Default::default),
+                buf,
+                ctx,
+            ),
+            3 => uint64::merge(wire_type, &mut self.sent_ns, buf, ctx),
+            _ => skip_field(wire_type, tag, buf, ctx),
+        }
+    }
+
+    fn encoded_len(&self) -> usize {
+        use prost::encoding::{message, uint64};
+        (if self.seq != 0 {
+            uint64::encoded_len(1, &self.seq)
+        } else {
+            0
+        }) + self.payload.as_ref().map_or(0, |p| message::encoded_len(2, p))
+            + (if self.sent_ns != 0 {
+                uint64::encoded_len(3, &self.sent_ns)
+            } else {
+                0
+            })
+    }
+
+    fn clear(&mut self) {
+        *self = SharedMessage::default();
+    }
+}
+
+impl serde::Serialize for SharedMessage {
+    /// Exactly what pbjson writes for `StreamMessage`: default fields omitted, 64-bit integers as
+    /// strings (checked by a test against the generated impl).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let len =
+            usize::from(self.seq != 0) + usize::from(self.payload.is_some()) + usize::from(self.sent_ns != 0);
+        let mut st = s.serialize_struct("rpcbench.v1.StreamMessage", len)?;
+        if self.seq != 0 {
+            st.serialize_field("seq", self.seq.to_string().as_str())?;
+        }
+        if let Some(p) = &self.payload {
+            st.serialize_field("payload", p)?;
+        }
+        if self.sent_ns != 0 {
+            st.serialize_field("sentNs", self.sent_ns.to_string().as_str())?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SharedMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        StreamMessage::deserialize(d).map(SharedMessage::from)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +178,34 @@ mod tests {
                 let back: SharedPayload = enc.decode(&enc.encode(&p).unwrap()).unwrap();
                 assert_eq!(*back.0, p);
             }
+        }
+    }
+
+    #[test]
+    fn shared_message_has_stream_message_wire_format() {
+        let p = generate(Shape::Metrics, 4096, 3).unwrap();
+        for (seq, sent_ns, payload) in [
+            (0, 0, None),
+            (7, 0, Some(p.clone())),
+            (u64::MAX, 123, Some(p.clone())),
+        ] {
+            let plain = StreamMessage {
+                seq,
+                payload: payload.clone(),
+                sent_ns,
+            };
+            let shared = SharedMessage {
+                seq,
+                payload: payload.map(|p| SharedPayload(Arc::new(p))),
+                sent_ns,
+            };
+            for enc in Encoding::ALL {
+                let bytes = enc.encode(&plain).unwrap();
+                assert_eq!(enc.encode(&shared).unwrap(), bytes, "{enc}");
+                let back: SharedMessage = enc.decode(&bytes).unwrap();
+                assert_eq!(back, shared);
+            }
+            assert_eq!(shared.encoded_len(), plain.encoded_len());
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The service logic of Echo, Fetch and Upload, written once for every adapter.
+//! The service logic of Echo, Fetch and Upload, written once for every adapter (the streaming
+//! RPCs are in [`crate::stream`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,6 +20,8 @@ pub enum CoreError {
     Catalogue(#[from] CatalogueError),
     #[error("size {size} is over this server's limit of {limit} bytes")]
     SizeOverLimit { size: u64, limit: u64 },
+    #[error(transparent)]
+    Stream(#[from] crate::stream::StreamRequestError),
 }
 
 #[derive(Default)]
@@ -31,6 +34,7 @@ struct Cache {
 pub struct ServiceCore {
     max_size: u64,
     cache: Mutex<Cache>,
+    pub(crate) streams: Arc<crate::stream::Streams>,
 }
 
 impl std::fmt::Debug for ServiceCore {
@@ -47,6 +51,7 @@ impl ServiceCore {
         ServiceCore {
             max_size,
             cache: Mutex::new(Cache::default()),
+            streams: Arc::default(),
         }
     }
 

@@ -6,14 +6,25 @@
 //! `OUT_OF_RANGE`. Catalogue refusals (size 0, too large, unknown shape) are
 //! `INVALID_ARGUMENT`.
 
+//!
+//! Streams: Subscribe and Chat end with OK when the server shuts down; a broadcast subscriber
+//! that falls too far behind ends with `RESOURCE_EXHAUSTED` (see [`crate::stream`]).
+
+use std::pin::Pin;
 use std::sync::Arc;
 
-use rpcbench_proto::pb::{FetchRequest, Payload, Shape, UploadSummary};
-use rpcbench_proto::{Encoding, SharedPayload, grpc_json, grpc_proto};
-use tonic::{Request, Response, Status};
+use futures_util::{Stream, StreamExt};
+use rpcbench_proto::pb::{
+    FetchRequest, Payload, PublishAck, PublishRequest, Shape, StreamMessage, StreamRequest, UploadSummary,
+};
+use rpcbench_proto::{Encoding, SharedMessage, SharedPayload, grpc_json, grpc_proto};
+use tonic::{Request, Response, Status, Streaming};
 
 use crate::core::{CoreError, ServiceCore};
 use crate::settings::ServerSettings;
+use crate::stream::StreamError;
+
+type GrpcStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 /// The gRPC face of [`ServiceCore`].
 #[derive(Debug, Clone)]
@@ -27,11 +38,38 @@ impl From<CoreError> for Status {
     }
 }
 
+impl From<StreamError> for Status {
+    fn from(e: StreamError) -> Status {
+        match e {
+            StreamError::Lagged { .. } => Status::resource_exhausted(e.to_string()),
+        }
+    }
+}
+
 impl GrpcBench {
     fn fetch(&self, req: FetchRequest) -> Result<SharedPayload, Status> {
         let shape = Shape::try_from(req.shape)
             .map_err(|_| Status::invalid_argument(format!("unknown shape number {}", req.shape)))?;
         Ok(SharedPayload(self.core.fetch(shape, req.size, req.seed)?))
+    }
+
+    fn subscribe(&self, req: &StreamRequest) -> Result<GrpcStream<SharedMessage>, Status> {
+        let stream = self.core.subscribe(req)?;
+        Ok(Box::pin(stream.map(|m| m.map_err(Status::from))))
+    }
+
+    /// Echoes the client's messages until it half-closes, fails, or the server shuts down.
+    fn chat(&self, incoming: Streaming<StreamMessage>) -> GrpcStream<StreamMessage> {
+        let core = Arc::clone(&self.core);
+        let replies = incoming.map(move |m| m.map(|m| core.chat(m)));
+        Box::pin(replies.take_until(self.core.shutting_down()))
+    }
+
+    fn publish(&self, req: PublishRequest) -> Result<PublishAck, Status> {
+        let msg = req
+            .message
+            .ok_or_else(|| Status::invalid_argument("a published message is required"))?;
+        Ok(self.core.publish(&req.room, msg)?)
     }
 }
 
@@ -48,6 +86,17 @@ macro_rules! impl_bench {
             }
             async fn upload(&self, req: Request<Payload>) -> Result<Response<UploadSummary>, Status> {
                 Ok(Response::new(self.core.upload(&req.into_inner())))
+            }
+            type SubscribeStream = GrpcStream<SharedMessage>;
+            async fn subscribe(&self, req: Request<StreamRequest>) -> Result<Response<Self::SubscribeStream>, Status> {
+                GrpcBench::subscribe(self, req.get_ref()).map(Response::new)
+            }
+            type ChatStream = GrpcStream<StreamMessage>;
+            async fn chat(&self, req: Request<Streaming<StreamMessage>>) -> Result<Response<Self::ChatStream>, Status> {
+                Ok(Response::new(GrpcBench::chat(self, req.into_inner())))
+            }
+            async fn publish(&self, req: Request<PublishRequest>) -> Result<Response<PublishAck>, Status> {
+                GrpcBench::publish(self, req.into_inner()).map(Response::new)
             }
         }
     )+};

@@ -11,7 +11,9 @@ pub mod core;
 pub mod grpc;
 pub mod listen;
 pub mod rest;
+pub mod rest_stream;
 pub mod settings;
+pub mod stream;
 pub mod variant;
 
 pub use crate::core::{CoreError, ServiceCore};

@@ -41,6 +41,7 @@ pub struct Server {
     listener: TcpListener,
     local_addr: SocketAddr,
     app: axum::Router,
+    core: Arc<ServiceCore>,
     builder: Arc<auto::Builder<TokioExecutor>>,
     tcp_nodelay: bool,
 }
@@ -82,7 +83,7 @@ impl Server {
         settings: &ServerSettings,
     ) -> Result<Server, ServeError> {
         let core = Arc::new(ServiceCore::new(settings.max_body_bytes as u64));
-        let app = crate::app(variant, core, settings).await;
+        let app = crate::app(variant, Arc::clone(&core), settings).await;
         let listener = TcpListener::bind(addr).await.map_err(|source| ServeError::Bind {
             variant,
             addr,
@@ -96,6 +97,7 @@ impl Server {
             listener,
             local_addr,
             app,
+            core,
             builder: Arc::new(connection_builder(variant.http(), settings)),
             tcp_nodelay: settings.tcp_nodelay,
         })
@@ -109,8 +111,9 @@ impl Server {
         self.variant
     }
 
-    /// Serves until `shutdown` completes, then stops accepting and drains open connections
-    /// (for at most a few seconds).
+    /// Serves until `shutdown` completes, then stops accepting, ends every open stream (feeds,
+    /// rooms, chats: see [`ServiceCore::shutdown`]) and drains open connections (for at most a
+    /// few seconds).
     pub async fn serve(self, shutdown: impl Future<Output = ()>) {
         let graceful = GracefulShutdown::new();
         let service = TowerToHyperService::new(self.app);
@@ -130,7 +133,10 @@ impl Server {
                     if let Err(e) = stream.set_nodelay(self.tcp_nodelay) {
                         tracing::warn!(error = %e, %peer, "cannot set TCP_NODELAY");
                     }
-                    let conn = self.builder.serve_connection(TokioIo::new(stream), service.clone());
+                    // With upgrades: WebSocket routes take over their HTTP/1.1 connection.
+                    let conn = self
+                        .builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), service.clone());
                     let conn = graceful.watch(conn.into_owned());
                     tokio::spawn(async move {
                         if let Err(e) = conn.await {
@@ -143,6 +149,7 @@ impl Server {
         }
         drop(self.listener);
         tracing::info!(variant = %self.variant, "shutting down");
+        self.core.shutdown();
         if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
             .await
             .is_err()

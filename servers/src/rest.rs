@@ -3,7 +3,8 @@
 //! The request decoder is chosen by `Content-Type` (`application/json`,
 //! `application/x-protobuf`), the response encoding by `Accept` (defaulting to the request's
 //! encoding, or JSON for GET). Bodies are read with the shared body limit; every refusal is an
-//! `application/problem+json` document (RFC 9457) and never takes the server down.
+//! `application/problem+json` document (RFC 9457) and never takes the server down. The streaming
+//! routes (SSE, NDJSON, WebSocket) are in [`crate::rest_stream`].
 
 use std::sync::Arc;
 
@@ -25,9 +26,9 @@ use crate::core::{CoreError, ServiceCore};
 use crate::settings::ServerSettings;
 
 #[derive(Clone)]
-struct AppState {
-    core: Arc<ServiceCore>,
-    max_body: usize,
+pub(crate) struct AppState {
+    pub(crate) core: Arc<ServiceCore>,
+    pub(crate) max_body: usize,
 }
 
 /// The REST routes of the `Bench` service plus `/healthz`.
@@ -41,6 +42,7 @@ pub fn router(core: Arc<ServiceCore>, settings: &ServerSettings) -> Router {
         .route("/v1/payloads", post(upload))
         .route("/v1/payloads/{shape}", get(fetch))
         .route("/healthz", get(healthz))
+        .merge(crate::rest_stream::routes())
         .fallback(not_found)
         .with_state(state)
 }
@@ -100,7 +102,7 @@ impl IntoResponse for ApiError {
 }
 
 /// Chooses the response encoding from `Accept`, falling back to `default`.
-fn response_encoding(headers: &HeaderMap, default: Encoding) -> Result<Encoding, ApiError> {
+pub(crate) fn response_encoding(headers: &HeaderMap, default: Encoding) -> Result<Encoding, ApiError> {
     let Some(accept) = headers.get(header::ACCEPT) else {
         return Ok(default);
     };
@@ -123,7 +125,7 @@ fn response_encoding(headers: &HeaderMap, default: Encoding) -> Result<Encoding,
 }
 
 /// Decodes a request body: encoding from `Content-Type`, size checked against the limit.
-async fn decode_body<M: Wire>(
+pub(crate) async fn decode_body<M: Wire>(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
@@ -157,7 +159,7 @@ async fn decode_body<M: Wire>(
 
 /// Encodes a response. The only possible failure is a message holding an enum number with no
 /// JSON name (sent as protobuf, asked back as JSON): the client's request is at fault.
-fn encoded<M: Wire>(encoding: Encoding, msg: &M) -> Result<Response, ApiError> {
+pub(crate) fn encoded<M: Wire>(encoding: Encoding, msg: &M) -> Result<Response, ApiError> {
     let body = encoding
         .encode(msg)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;

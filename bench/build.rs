@@ -10,10 +10,21 @@ fn output(cmd: &str, args: &[&str]) -> Option<String> {
 }
 
 fn main() {
-    let commit = output("git", &["rev-parse", "HEAD"]).unwrap_or_default();
-    let dirty = output("git", &["status", "--porcelain", "--untracked-files=no"])
-        .map(|s| if s.is_empty() { "false" } else { "true" })
-        .unwrap_or("");
+    // A build without the repository (the container image: its context has no .git) is told
+    // the commit instead; whether that tree was dirty is then unknown.
+    println!("cargo:rerun-if-env-changed=RPCBENCH_GIT_COMMIT");
+    let given = std::env::var("RPCBENCH_GIT_COMMIT")
+        .ok()
+        .filter(|c| !c.is_empty());
+    let (commit, dirty) = match given {
+        Some(commit) => (commit, ""),
+        None => (
+            output("git", &["rev-parse", "HEAD"]).unwrap_or_default(),
+            output("git", &["status", "--porcelain", "--untracked-files=no"])
+                .map(|s| if s.is_empty() { "false" } else { "true" })
+                .unwrap_or(""),
+        ),
+    };
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let rustc_vv = output(&rustc, &["-vV"]).unwrap_or_default();
     println!("cargo:rustc-env=RPCBENCH_GIT_COMMIT={commit}");

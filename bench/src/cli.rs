@@ -40,6 +40,14 @@ pub enum Command {
     /// regressed/improved/unchanged, written to compare.md and compare.json. Exit code: 0 no
     /// regression, 1 regression, 2 unusable input.
     Compare(crate::comparecmd::CompareArgs),
+    /// Combine the results of N generators that drove the same variant and workload at the same
+    /// time (`rpcbench load --json`, ideally all with one --start-at) into one point: histograms
+    /// added (never percentiles averaged), counts, errors, bytes, rates and client CPU summed,
+    /// the window is the overlap of theirs. Writes DIR/results.json + DIR/hgrm/, which
+    /// `rpcbench report DIR` renders. Exit code: 0 merged, 1 could not write, 2 inputs that
+    /// cannot be merged (unreadable, other schema version, a configuration field that differs
+    /// — named —, windows that do not overlap).
+    Merge(crate::mergecmd::MergeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -228,6 +236,13 @@ pub struct LoadArgs {
     #[arg(long, default_value = "5s", help_heading = "Length")]
     pub timeout: humantime::Duration,
 
+    /// Begin the measured phase at this wall-clock time (RFC 3339 such as
+    /// `2026-11-28T10:00:00Z`, or Unix nanoseconds), the warm-up ending then. Generators given
+    /// the same time measure the same window, so `rpcbench merge` can combine them; the actual
+    /// start and its skew are recorded. Fails if the time has already passed.
+    #[arg(long, value_name = "TIME", help_heading = "Length")]
+    pub start_at: Option<StartAt>,
+
     /// Check the content of every n-th response (echo equality, digest match)
     #[arg(long, default_value = "16", help_heading = "Workload")]
     pub check_every: std::num::NonZeroU64,
@@ -247,4 +262,58 @@ pub struct LoadArgs {
     /// Client-side fairness settings (same flags and defaults as the servers')
     #[command(flatten)]
     pub settings: ServerSettings,
+}
+
+/// An agreed wall-clock instant: RFC 3339 (`2026-11-28T10:00:00Z`, fractions allowed) or an
+/// integer number of nanoseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartAt(pub std::time::SystemTime);
+
+impl std::str::FromStr for StartAt {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+            let ns: u64 = s
+                .parse()
+                .map_err(|_| format!("{s:?} is too large for Unix nanoseconds"))?;
+            return Ok(StartAt(
+                std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns),
+            ));
+        }
+        humantime::parse_rfc3339(s).map(StartAt).map_err(|e| {
+            format!(
+                "{s:?} is not a time: {e} (expected RFC 3339 in UTC such as 2026-11-28T10:00:00Z, or Unix nanoseconds)"
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn start_at_reads_rfc3339_and_unix_nanoseconds() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_857_600);
+        assert_eq!("2026-11-28T09:20:00Z".parse::<StartAt>(), Ok(StartAt(t)));
+        assert_eq!("2026-11-28T09:20:00+00:00".parse::<StartAt>(), Ok(StartAt(t)));
+        assert_eq!(
+            "2026-11-28T09:20:00.5Z".parse::<StartAt>(),
+            Ok(StartAt(t + Duration::from_millis(500)))
+        );
+        assert_eq!("1795857600000000000".parse::<StartAt>(), Ok(StartAt(t)));
+        for bad in [
+            "",
+            "tomorrow",
+            "2026-11-28T09:20:00+02:00",
+            "2026-11-28",
+            "99999999999999999999",
+        ] {
+            let err = bad.parse::<StartAt>().unwrap_err();
+            assert!(err.contains(&format!("{bad:?}")), "{bad}: {err}");
+        }
+    }
 }

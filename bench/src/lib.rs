@@ -10,6 +10,7 @@ pub mod codec_matrix;
 pub mod comparecmd;
 pub mod load;
 pub mod loadcmd;
+pub mod mergecmd;
 pub mod pin;
 pub mod procfs;
 pub mod provenance;

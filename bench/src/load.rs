@@ -23,12 +23,12 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
 use rpcbench_reports::{
     ErrorKind, HISTOGRAM_MAX_NS, HISTOGRAM_SIGFIG, LATE_SEND_THRESHOLD_NS, LatencyStats, LoadSummary,
-    WireStats,
+    MeasuredWindow, WireStats,
 };
 use rpcbench_servers::{HttpVersion, ServerSettings, Variant};
 
@@ -72,6 +72,8 @@ pub struct LoadSpec {
     pub settings: ServerSettings,
     /// The server's process, when known: its CPU time over the measured phase is recorded.
     pub server_pid: Option<u32>,
+    /// Agreed wall-clock start of the measured phase (`--start-at`), shared by generators.
+    pub start_at: Option<SystemTime>,
 }
 
 /// Why a load could not start.
@@ -87,6 +89,12 @@ pub enum LoadError {
     },
     #[error("--concurrency ({concurrency}) must be at least --connections ({connections})")]
     TooFewWorkers { connections: u32, concurrency: u32 },
+    #[error(
+        "the agreed start time {} passed {:.3} s ago: give the generators a time far enough ahead to connect",
+        humantime::format_rfc3339_nanos(*at),
+        passed.as_secs_f64()
+    )]
+    StartPassed { at: SystemTime, passed: Duration },
     #[error(transparent)]
     Connect(#[from] ClientError),
 }
@@ -273,8 +281,7 @@ pub async fn run(
     let counters = Arc::new(WireCounters::default());
     let workers = connect_all(spec, &counters).await?;
 
-    let start = Instant::now();
-    let measure_start = start + spec.warmup;
+    let (start, measure_start) = schedule_start(spec).await?;
     let shared = Arc::new(Shared {
         start,
         measure_start,
@@ -375,7 +382,15 @@ pub async fn run(
     let abort = shared.abort.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let open = matches!(spec.pacing, Pacing::Open { .. });
     let per_request = |v: u64| (total.ok > 0).then(|| v as f64 / total.ok as f64);
+    let window = MeasuredWindow {
+        start_unix_ns: unix_ns(wall_clock(measured_from)),
+        end_unix_ns: unix_ns(wall_clock(finished)),
+    };
     let summary = LoadSummary {
+        window: Some(window),
+        start_skew_ns: spec
+            .start_at
+            .map(|at| window.start_unix_ns as i64 - unix_ns(at) as i64),
         complete: abort.is_none(),
         incomplete_reason: abort,
         ok: total.ok,
@@ -422,6 +437,46 @@ pub async fn run(
         recorder: total,
         pacing: spec.pacing,
     })
+}
+
+/// When the load begins and when its measured phase begins. Without `start_at`: now, and
+/// after the warm-up. With it: the measured phase begins at the agreed wall-clock time and the
+/// warm-up is the `warmup` before it (shortened, with a warning, if the connections took part
+/// of it); this waits until the load begins.
+async fn schedule_start(spec: &LoadSpec) -> Result<(Instant, Instant), LoadError> {
+    let now = Instant::now();
+    let Some(at) = spec.start_at else {
+        return Ok((now, now + spec.warmup));
+    };
+    let until = at
+        .duration_since(SystemTime::now())
+        .map_err(|e| LoadError::StartPassed {
+            at,
+            passed: e.duration(),
+        })?;
+    let measure_start = now + until;
+    let start = match measure_start.checked_sub(spec.warmup) {
+        Some(s) if s >= now => s,
+        _ => {
+            tracing::warn!(
+                warmup = ?spec.warmup,
+                left = ?until,
+                "the agreed start is closer than the warm-up: warming up for the time left"
+            );
+            now
+        }
+    };
+    tokio::time::sleep_until(start.into()).await;
+    Ok((start, measure_start))
+}
+
+/// The wall-clock time of a monotonic instant in the past (or now).
+fn wall_clock(t: Instant) -> SystemTime {
+    SystemTime::now() - Instant::now().saturating_duration_since(t)
+}
+
+fn unix_ns(t: SystemTime) -> u64 {
+    nanos(t.duration_since(UNIX_EPOCH).unwrap_or_default())
 }
 
 struct WorkerCtx {

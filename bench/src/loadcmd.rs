@@ -60,6 +60,10 @@ pub fn load_config(spec: &LoadSpec, target: &str, workload: Workload) -> LoadCon
         warmup_ns: spec.warmup.as_nanos() as u64,
         timeout_ns: spec.timeout.as_nanos() as u64,
         check_every: spec.check_every,
+        start_at_unix_ns: spec.start_at.map(|t| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+        }),
     }
 }
 
@@ -239,6 +243,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
         check_every: args.check_every.get(),
         settings: args.settings.clone(),
         server_pid: None,
+        start_at: args.start_at.map(|t| t.0),
     };
     let workload = Workload {
         rpc,
@@ -287,6 +292,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
             provenance,
             summary: outcome.summary.clone(),
             histograms: histograms(&outcome)?,
+            merge: None,
         };
         write_json_atomic(path, &report)?;
         println!("  results     {}", path.display());

@@ -17,6 +17,7 @@ fn main() -> std::process::ExitCode {
         Command::Run(args) => rpcbench::runcmd::run(args),
         Command::Report(args) => rpcbench::report::run(args),
         Command::Compare(args) => Ok(rpcbench::comparecmd::run(args)),
+        Command::Merge(args) => Ok(rpcbench::mergecmd::run(args)),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

@@ -107,7 +107,8 @@ pub fn size_label(size: u64) -> String {
     }
 }
 
-fn point_label(kind: &PointKind) -> String {
+/// The point-kind part of a point id: `max`, `rate-1000`, `sweep-50pct`.
+pub fn point_label(kind: &PointKind) -> String {
     match kind {
         PointKind::MaxThroughput => "max".into(),
         PointKind::FixedRate { rate_rps } => format!("rate-{rate_rps:.0}"),
@@ -417,6 +418,7 @@ async fn measure(
         check_every: s.check_every,
         settings: ctx.opts.settings.clone(),
         server_pid: server.pid(),
+        start_at: None,
     };
     let workload = Workload {
         rpc: w.rpc,
@@ -472,6 +474,7 @@ async fn measure(
             },
             summary: outcome.summary.clone(),
             histograms: histograms(&outcome)?,
+            merge: None,
         },
         server: ServerStats {
             cpu_ns_per_request: server_cpu,

@@ -18,6 +18,7 @@ pub mod format;
 pub mod hgrm;
 pub mod html;
 pub mod markdown;
+pub mod merge;
 pub mod model;
 pub mod render;
 pub mod schema;

@@ -240,6 +240,9 @@ pub struct LoadConfig {
     pub timeout_ns: u64,
     /// Every n-th response is checked for correctness (echo equality / digest match).
     pub check_every: u64,
+    /// The agreed wall-clock start of the measured phase (`--start-at`), Unix nanoseconds.
+    #[serde(default)]
+    pub start_at_unix_ns: Option<u64>,
 }
 
 /// Kinds of failed requests.
@@ -295,6 +298,26 @@ pub struct LoadSummary {
     /// Bytes on the wire per completed request, counted at the client's sockets.
     #[serde(default)]
     pub wire: Option<WireStats>,
+    /// Wall-clock span of the measured phase on this generator's clock.
+    #[serde(default)]
+    pub window: Option<MeasuredWindow>,
+    /// With `--start-at`: actual start of the measured phase minus the agreed time (ns; positive
+    /// = late). Measured on the generator's own clock: clock offsets between hosts add to it.
+    #[serde(default)]
+    pub start_skew_ns: Option<i64>,
+}
+
+/// A wall-clock interval, Unix nanoseconds, end exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct MeasuredWindow {
+    pub start_unix_ns: u64,
+    pub end_unix_ns: u64,
+}
+
+impl MeasuredWindow {
+    pub fn duration_ns(&self) -> u64 {
+        self.end_unix_ns.saturating_sub(self.start_unix_ns)
+    }
 }
 
 /// A send later than this after its intended time counts as late.
@@ -316,6 +339,9 @@ pub struct LoadReport {
     pub provenance: Provenance,
     pub summary: LoadSummary,
     pub histograms: LoadHistograms,
+    /// Set by `rpcbench merge`: the generators this result combines and their windows.
+    #[serde(default)]
+    pub merge: Option<crate::merge::MergeRecord>,
 }
 
 /// Where and how a result was produced.

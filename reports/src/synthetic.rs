@@ -160,6 +160,7 @@ pub fn point(spec: &PointSpec) -> PointResult {
                 warmup_ns: 2_000_000_000,
                 timeout_ns: 5_000_000_000,
                 check_every: 100,
+                start_at_unix_ns: None,
             },
             provenance: provenance(),
             summary: LoadSummary {
@@ -182,6 +183,8 @@ pub fn point(spec: &PointSpec) -> PointResult {
                     request_bytes_per_request: spec.request_bytes,
                     response_bytes_per_request: spec.response_bytes,
                 }),
+                window: None,
+                start_skew_ns: None,
             },
             histograms: LoadHistograms {
                 corrected: corrected
@@ -190,6 +193,7 @@ pub fn point(spec: &PointSpec) -> PointResult {
                 service: EncodedHistogram::encode(&service).expect("encodes"),
                 pacer_lag: None,
             },
+            merge: None,
         },
         server: ServerStats {
             cpu_ns_per_request: Some(spec.server_cpu_ns),

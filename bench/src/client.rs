@@ -82,7 +82,7 @@ impl ClientError {
         }
     }
 
-    fn from_status(status: tonic::Status) -> ClientError {
+    pub(crate) fn from_status(status: tonic::Status) -> ClientError {
         // tonic reports a broken or refused connection as UNAVAILABLE/UNKNOWN with a transport
         // error as the source; those are transport errors, not answers from the server.
         let transport = std::error::Error::source(&status).is_some()
@@ -98,7 +98,7 @@ impl ClientError {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = String::new();
     let mut cur = e.source();
     while let Some(s) = cur {
@@ -128,7 +128,7 @@ impl WireCounters {
 }
 
 /// A TCP stream that counts the bytes through it.
-struct Counted {
+pub(crate) struct Counted {
     inner: TcpStream,
     counters: Arc<WireCounters>,
 }
@@ -181,7 +181,7 @@ impl AsyncWrite for Counted {
     }
 }
 
-async fn connect_tcp(
+pub(crate) async fn connect_tcp(
     variant: Variant,
     addr: SocketAddr,
     settings: &ServerSettings,
@@ -349,7 +349,7 @@ impl Call {
 /// A gRPC codec that sends pre-encoded message bytes and returns the response bytes; the
 /// response is then decoded with the one codec by [`Call`].
 #[derive(Debug, Default, Clone, Copy)]
-struct PassThrough;
+pub(crate) struct PassThrough;
 
 impl Codec for PassThrough {
     type Encode = Bytes;
@@ -508,22 +508,7 @@ impl Client {
             }
             Conn::Http1(_) | Conn::Http2(_) => {
                 let req = self.rest_request(call);
-                let resp = match &mut self.conn {
-                    Conn::Http1(send) => {
-                        send.ready()
-                            .await
-                            .map_err(|e| ClientError::Transport(e.to_string()))?;
-                        send.send_request(req).await
-                    }
-                    Conn::Http2(send) => {
-                        send.ready()
-                            .await
-                            .map_err(|e| ClientError::Transport(e.to_string()))?;
-                        send.send_request(req).await
-                    }
-                    Conn::Grpc(_) => unreachable!("handled above"),
-                }
-                .map_err(|e| ClientError::Transport(format!("{e}: {}", error_chain(&e))))?;
+                let resp = self.send_rest(req).await?;
                 let status = resp.status();
                 let body = Limited::new(resp.into_body(), self.max_body)
                     .collect()
@@ -542,27 +527,83 @@ impl Client {
         call.decode(&bytes)
     }
 
+    /// Sends one REST request on this connection and returns the response head with its
+    /// still unread body (streams read it message by message).
+    pub(crate) async fn send_rest(
+        &mut self,
+        req: Request<Full<Bytes>>,
+    ) -> Result<http::Response<hyper::body::Incoming>, ClientError> {
+        match &mut self.conn {
+            Conn::Http1(send) => {
+                send.ready()
+                    .await
+                    .map_err(|e| ClientError::Transport(e.to_string()))?;
+                send.send_request(req).await
+            }
+            Conn::Http2(send) => {
+                send.ready()
+                    .await
+                    .map_err(|e| ClientError::Transport(e.to_string()))?;
+                send.send_request(req).await
+            }
+            Conn::Grpc(_) => return Err(ClientError::Transport("not a REST connection".into())),
+        }
+        .map_err(|e| ClientError::Transport(format!("{e}: {}", error_chain(&e))))
+    }
+
+    /// The gRPC client of this connection (gRPC variants only).
+    pub(crate) fn grpc(&mut self) -> Option<&mut tonic::client::Grpc<Channel>> {
+        match &mut self.conn {
+            Conn::Grpc(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// Largest response body or message this client accepts.
+    pub(crate) fn max_body(&self) -> usize {
+        self.max_body
+    }
+
     /// Builds a REST request from pre-parsed parts only (no parsing or formatting per call).
     fn rest_request(&self, call: &Call) -> Request<Full<Bytes>> {
         let media = HeaderValue::from_static(call.encoding.media_type());
-        let mut req = Request::new(Full::new(call.body.clone()));
-        *req.method_mut() = call.rest_method.clone();
+        let content_type = (call.rest_method == Method::POST).then(|| media.clone());
+        self.build_request(
+            call.rest_method.clone(),
+            call.rest_path.clone(),
+            call.body.clone(),
+            media,
+            content_type,
+        )
+    }
+
+    /// A REST request on this connection: HTTP/1.1 gets `Host`, HTTP/2 an absolute URI (for
+    /// `:scheme` and `:authority`).
+    pub(crate) fn build_request(
+        &self,
+        method: Method,
+        path: PathAndQuery,
+        body: Bytes,
+        accept: HeaderValue,
+        content_type: Option<HeaderValue>,
+    ) -> Request<Full<Bytes>> {
+        let mut req = Request::new(Full::new(body));
+        *req.method_mut() = method;
         let headers = req.headers_mut();
-        headers.insert(header::ACCEPT, media.clone());
-        if call.rest_method == Method::POST {
-            headers.insert(header::CONTENT_TYPE, media);
+        headers.insert(header::ACCEPT, accept);
+        if let Some(ct) = content_type {
+            headers.insert(header::CONTENT_TYPE, ct);
         }
-        // HTTP/1.1 needs Host; HTTP/2 needs an absolute URI for :scheme and :authority.
         *req.uri_mut() = match &self.conn {
             Conn::Http1(_) => {
                 req.headers_mut().insert(header::HOST, self.host.clone());
-                Uri::from(call.rest_path.clone())
+                Uri::from(path)
             }
             _ => {
                 let mut parts = http::uri::Parts::default();
                 parts.scheme = Some(http::uri::Scheme::HTTP);
                 parts.authority = Some(self.authority.clone());
-                parts.path_and_query = Some(call.rest_path.clone());
+                parts.path_and_query = Some(path);
                 Uri::from_parts(parts).expect("scheme, authority and path are valid")
             }
         };
@@ -571,7 +612,7 @@ impl Client {
 }
 
 /// A tonic channel over one counted, TCP_NODELAY connection.
-async fn grpc_channel(
+pub(crate) async fn grpc_channel(
     variant: Variant,
     addr: SocketAddr,
     settings: &ServerSettings,

@@ -20,3 +20,4 @@ pub mod runcmd;
 pub mod scenario;
 pub mod serve;
 pub mod server_process;
+pub mod stream_client;

@@ -150,10 +150,12 @@ impl Server {
         drop(self.listener);
         tracing::info!(variant = %self.variant, "shutting down");
         self.core.shutdown();
-        if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-            .await
-            .is_err()
-        {
+        let drained = async {
+            graceful.shutdown().await;
+            // Upgraded WebSocket sessions left hyper's tracking; they close themselves (1001).
+            self.core.sessions_closed().await;
+        };
+        if tokio::time::timeout(DRAIN_TIMEOUT, drained).await.is_err() {
             tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
         }
     }

@@ -303,6 +303,7 @@ async fn socket_close(mut socket: WebSocket, code: u16, reason: &str) -> Result<
 /// is complete, 1001 when the server shuts down, 1008 when the subscriber lagged, and quietly
 /// when the client goes away.
 async fn ws_push(socket: WebSocket, mut stream: MessageStream, enc: Encoding, core: Arc<ServiceCore>) {
+    let _session = core.track_session();
     let (mut tx, mut rx) = socket.split();
     loop {
         tokio::select! {
@@ -344,6 +345,7 @@ async fn ws_chat(
 /// Echoes every message, in the frame type it came in, until the client closes or the server
 /// shuts down (close 1001); a frame that does not decode closes with 1007.
 async fn ws_echo(mut socket: WebSocket, core: Arc<ServiceCore>) {
+    let _session = core.track_session();
     let down = core.shutting_down();
     tokio::pin!(down);
     loop {

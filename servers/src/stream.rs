@@ -83,10 +83,28 @@ pub struct StreamStats {
     pub rooms: u64,
 }
 
+/// Keeps an upgraded session counted while it lives.
+#[derive(Debug)]
+pub struct SessionGuard(Arc<Streams>);
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        self.0.sessions.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+impl std::fmt::Debug for Streams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Streams")
+    }
+}
+
 /// Rooms and the shutdown signal of one core.
 pub(crate) struct Streams {
     rooms: Mutex<HashMap<String, broadcast::Sender<SharedMessage>>>,
     shutdown_tx: watch::Sender<bool>,
+    /// Open upgraded (WebSocket) sessions, which hyper's graceful shutdown does not track.
+    sessions: watch::Sender<usize>,
     published: AtomicU64,
     queued: AtomicU64,
     lagged_disconnects: AtomicU64,
@@ -98,6 +116,7 @@ impl Default for Streams {
         Streams {
             rooms: Mutex::new(HashMap::new()),
             shutdown_tx: watch::channel(false).0,
+            sessions: watch::channel(0).0,
             published: AtomicU64::new(0),
             queued: AtomicU64::new(0),
             lagged_disconnects: AtomicU64::new(0),
@@ -284,6 +303,19 @@ impl ServiceCore {
 
     pub fn is_shutting_down(&self) -> bool {
         *self.streams.shutdown_tx.borrow()
+    }
+
+    /// Registers an upgraded session (a WebSocket) until the guard is dropped, so that shutdown
+    /// can wait for its close frame to go out.
+    pub fn track_session(&self) -> SessionGuard {
+        self.streams.sessions.send_modify(|n| *n += 1);
+        SessionGuard(Arc::clone(&self.streams))
+    }
+
+    /// Resolves once no upgraded session is open.
+    pub async fn sessions_closed(&self) {
+        let mut rx = self.streams.sessions.subscribe();
+        let _ = rx.wait_for(|n| *n == 0).await;
     }
 
     /// Broadcast counters since the server started.

@@ -48,6 +48,13 @@ pub enum Command {
     /// cannot be merged (unreadable, other schema version, a configuration field that differs
     /// — named —, windows that do not overlap).
     Merge(crate::mergecmd::MergeArgs),
+    /// Kill helper processes (servers, delay lines) left inside network labs by a run that was
+    /// killed (SIGKILL, a crash); their namespaces, links and qdiscs disappear with them.
+    /// Prints what it removed. Safe to run any time: labs of live runs are left alone.
+    NetnsClean,
+    /// (internal) The userspace delay line between two lab namespaces; started by `run`.
+    #[command(hide = true)]
+    DelayLine(crate::delay_line::DelayLineArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,6 +97,13 @@ pub struct RunArgs {
     /// Do not pin anything
     #[arg(long, conflicts_with_all = ["server_cpus", "client_cpus"])]
     pub no_pin: bool,
+
+    /// Network profile(s) to measure, repeatable; replaces the scenario's `networks`.
+    /// `loopback`, `lan` (1 Gbit/s, 0.2 ms RTT), `wan` (100 Mbit/s, 20 ms), `mobile` (10 Mbit/s,
+    /// 60 ms, 0.1% loss), or your own `NAME:rate=50mbit,rtt=30ms,loss=0.1%,mtu=1500`. Shaped
+    /// profiles put each server in its own network namespace behind a shaped link (needs root).
+    #[arg(long = "network", value_name = "PROFILE")]
+    pub networks: Vec<String>,
 
     /// Criterion results to include in the report
     #[arg(long, default_value = "target/criterion", value_name = "DIR")]

@@ -18,6 +18,15 @@ fn main() -> std::process::ExitCode {
         Command::Report(args) => rpcbench::report::run(args),
         Command::Compare(args) => Ok(rpcbench::comparecmd::run(args)),
         Command::Merge(args) => Ok(rpcbench::mergecmd::run(args)),
+        Command::NetnsClean => {
+            let killed = rpcbench::netns::clean_leftovers();
+            for k in &killed {
+                println!("killed {k}");
+            }
+            println!("netns-clean: {} leftover process(es) removed", killed.len());
+            Ok(0)
+        }
+        Command::DelayLine(args) => rpcbench::delay_line::run(args).map(|()| 0),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

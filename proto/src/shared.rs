@@ -48,6 +48,10 @@ impl Message for SharedPayload {
     }
 }
 
+impl crate::codec::Wire for SharedPayload {
+    type Gateway = crate::gateway::Payload;
+}
+
 impl serde::Serialize for SharedPayload {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(s)
@@ -62,10 +66,13 @@ impl<'de> serde::Deserialize<'de> for SharedPayload {
 
 /// A `StreamMessage` whose payload is shared: what Subscribe streams. A feed or a broadcast sends
 /// the same payload many times; every transport encodes it by reference instead of cloning it
-/// per message. Wire format (protobuf and JSON) identical to `StreamMessage`.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// per message. Wire format (protobuf and every JSON level) identical to `StreamMessage`: the
+/// serde attributes are the ones `build.rs` gives the generated type (checked by a test).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct SharedMessage {
     pub seq: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payload: Option<SharedPayload>,
     pub sent_ns: u64,
 }
@@ -134,31 +141,8 @@ impl Message for SharedMessage {
     }
 }
 
-impl serde::Serialize for SharedMessage {
-    /// Exactly what pbjson writes for `StreamMessage`: default fields omitted, 64-bit integers as
-    /// strings (checked by a test against the generated impl).
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let len =
-            usize::from(self.seq != 0) + usize::from(self.payload.is_some()) + usize::from(self.sent_ns != 0);
-        let mut st = s.serialize_struct("rpcbench.v1.StreamMessage", len)?;
-        if self.seq != 0 {
-            st.serialize_field("seq", self.seq.to_string().as_str())?;
-        }
-        if let Some(p) = &self.payload {
-            st.serialize_field("payload", p)?;
-        }
-        if self.sent_ns != 0 {
-            st.serialize_field("sentNs", self.sent_ns.to_string().as_str())?;
-        }
-        st.end()
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for SharedMessage {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        StreamMessage::deserialize(d).map(SharedMessage::from)
-    }
+impl crate::codec::Wire for SharedMessage {
+    type Gateway = crate::gateway::StreamMessage;
 }
 
 #[cfg(test)]

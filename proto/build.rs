@@ -10,9 +10,9 @@
 //! - `gateway`: the same messages emitted a second time, plain, with pbjson-build's proto3-JSON
 //!   impls (`pbjson` encoding). Two serde impls cannot sit on one type, so the proto3 mapping
 //!   lives on its own copy, reached through a protobuf transcode (see `src/codec.rs`).
-//! - tonic-build's manual builder emits the `Bench` service twice from one description — once
-//!   with the protobuf gRPC codec, once with the JSON gRPC codec (`grpc-json-h2`) — so both gRPC
-//!   variants run identical generated code. Fetch's response type is `SharedPayload` (an
+//! - tonic-build's manual builder emits the `Bench` service once per encoding from one
+//!   description, each with its gRPC codec (`grpc-proto-h2` and `grpc-json-h2` use two of them),
+//!   so every gRPC variant runs identical generated code. Fetch's response type is `SharedPayload` (an
 //!   `Arc<Payload>` with the same wire format) so the server encodes its cached payload without
 //!   cloning it, exactly as the REST adapter does; Subscribe streams `SharedMessage` (a
 //!   `StreamMessage` whose payload is shared) for the same reason.
@@ -40,11 +40,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // `pb`: prost messages + idiomatic serde derives.
     let mut pb = tonic_prost_build::configure();
     // Maps are BTreeMaps so that the canonical encoding (and so the digest) is deterministic.
-    pb = pb.btree_map(".").build_server(false).build_client(false).message_attribute(
-        ".",
-        "#[derive(serde::Serialize, serde::Deserialize)]\n\
+    pb = pb
+        .btree_map(".")
+        .build_server(false)
+        .build_client(false)
+        .message_attribute(
+            ".",
+            "#[derive(serde::Serialize, serde::Deserialize)]\n\
          #[serde(rename_all = \"camelCase\", default, deny_unknown_fields)]",
-    );
+        );
     let mut wire_types = String::new();
     for file in &fds.file {
         for proto_enum in &file.enum_type {
@@ -52,7 +56,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         for message in &file.message_type {
             let path = format!(".{PACKAGE}.{}", message.name());
-            if !message.nested_type.iter().all(|n| n.options.as_ref().is_some_and(|o| o.map_entry())) {
+            if !message
+                .nested_type
+                .iter()
+                .all(|n| n.options.as_ref().is_some_and(|o| o.map_entry()))
+            {
                 return Err(format!("{path}: nested messages are not supported by the JSON codegen").into());
             }
             writeln!(wire_types, "wire!({});", message.name())?;
@@ -76,20 +84,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let repeated = field.label() == Label::Repeated;
                 match field.r#type() {
                     Type::Enum if repeated => {
-                        return Err(format!("{field_path}: repeated enums are not supported by the JSON codegen").into());
+                        return Err(format!(
+                            "{field_path}: repeated enums are not supported by the JSON codegen"
+                        )
+                        .into());
                     }
                     Type::Enum => {
                         let rust = field.type_name().rsplit('.').next().unwrap_or_default();
-                        let with = format!("#[serde(with = \"crate::json::ProtoEnum::<crate::pb::{rust}>\")]");
+                        let with =
+                            format!("#[serde(with = \"crate::json::ProtoEnum::<crate::pb::{rust}>\")]");
                         pb = pb.field_attribute(&field_path, with);
                     }
                     Type::Bytes if repeated => {
-                        return Err(format!("{field_path}: repeated bytes are not supported by the JSON codegen").into());
+                        return Err(format!(
+                            "{field_path}: repeated bytes are not supported by the JSON codegen"
+                        )
+                        .into());
                     }
-                    Type::Bytes => pb = pb.field_attribute(&field_path, "#[serde(with = \"crate::json::base64\")]"),
+                    Type::Bytes => {
+                        pb = pb.field_attribute(&field_path, "#[serde(with = \"crate::json::base64\")]")
+                    }
                     _ => {}
                 }
-                let message_field = field.r#type() == Type::Message && !repeated && field.oneof_index.is_none();
+                let message_field =
+                    field.r#type() == Type::Message && !repeated && field.oneof_index.is_none();
                 if field.proto3_optional() || message_field {
                     pb = pb.field_attribute(&field_path, SKIP_NONE);
                 }
@@ -114,7 +132,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .out_dir(&gateway_dir)
         .build(&[format!(".{PACKAGE}")])?;
 
-    for (dir, codec) in [("grpc_proto", "ProtoCodec"), ("grpc_json", "JsonCodec")] {
+    for (dir, codec) in [
+        ("grpc_proto", "ProtoCodec"),
+        ("grpc_json", "JsonCodec"),
+        ("grpc_pbjson", "PbjsonCodec"),
+        ("grpc_sonic", "SonicCodec"),
+    ] {
         let dir = out_dir.join(dir);
         std::fs::create_dir_all(&dir)?;
         let builder = |name: &str, route: &str, input: &str, output: &str| {

@@ -81,7 +81,12 @@ pub enum CodecError {
 }
 
 impl Encoding {
-    pub const ALL: [Encoding; 4] = [Encoding::Json, Encoding::Pbjson, Encoding::Sonic, Encoding::Protobuf];
+    pub const ALL: [Encoding; 4] = [
+        Encoding::Json,
+        Encoding::Pbjson,
+        Encoding::Sonic,
+        Encoding::Protobuf,
+    ];
 
     /// Stable lowercase name, used in ids and file names.
     pub fn as_str(self) -> &'static str {
@@ -140,7 +145,8 @@ impl Encoding {
             }
             Encoding::Pbjson => {
                 let gateway = transcode::<M, M::Gateway>(msg)?;
-                serde_json::to_writer(buf.writer(), &gateway).map_err(|e| CodecError::JsonEncode(e.to_string()))
+                serde_json::to_writer(buf.writer(), &gateway)
+                    .map_err(|e| CodecError::JsonEncode(e.to_string()))
             }
             Encoding::Sonic => {
                 // sonic-rs writes through its own buffer into a generic writer.
@@ -252,7 +258,10 @@ mod tests {
         for (enc, want) in [
             (Encoding::Json, idiomatic),
             (Encoding::Sonic, idiomatic),
-            (Encoding::Pbjson, r#"{"blob":{"contentType":"x","data":"AAEC/w=="}}"#),
+            (
+                Encoding::Pbjson,
+                r#"{"blob":{"contentType":"x","data":"AAEC/w=="}}"#,
+            ),
         ] {
             let json = String::from_utf8(enc.encode(&msg).unwrap()).unwrap();
             assert_eq!(json, want, "{enc}");
@@ -306,7 +315,10 @@ mod tests {
         };
         assert!(Encoding::Protobuf.encode(&msg).is_ok());
         for enc in JSON_LEVELS {
-            assert!(matches!(enc.encode(&msg), Err(CodecError::JsonEncode(_))), "{enc}");
+            assert!(
+                matches!(enc.encode(&msg), Err(CodecError::JsonEncode(_))),
+                "{enc}"
+            );
         }
     }
 

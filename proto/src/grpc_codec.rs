@@ -1,7 +1,7 @@
-//! tonic codecs for both gRPC variants, built on [`Encoding`] — not a second codec.
+//! tonic codecs for the gRPC services, one per encoding, built on [`Encoding`] — not a second codec.
 //!
 //! Two differences from tonic's stock `ProstCodec`: the bytes go through the crate's one codec
-//! (so `grpc-json-h2` and `grpc-proto-h2` run exactly the code the REST variants run), and a
+//! (so the gRPC variants run exactly the code the REST variants run), and a
 //! body that cannot be decoded is the client's fault, so it maps to `INVALID_ARGUMENT` instead
 //! of tonic's default `INTERNAL`.
 
@@ -21,15 +21,27 @@ pub trait EncodingKind: Send + Sync + 'static {
 /// Marker for the protobuf encoding.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Proto;
-/// Marker for the JSON encoding.
+/// Marker for the idiomatic JSON encoding.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Json;
+/// Marker for the proto3-JSON (pbjson) encoding.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Pbjson;
+/// Marker for the sonic-rs JSON encoding.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Sonic;
 
 impl EncodingKind for Proto {
     const ENCODING: Encoding = Encoding::Protobuf;
 }
 impl EncodingKind for Json {
     const ENCODING: Encoding = Encoding::Json;
+}
+impl EncodingKind for Pbjson {
+    const ENCODING: Encoding = Encoding::Pbjson;
+}
+impl EncodingKind for Sonic {
+    const ENCODING: Encoding = Encoding::Sonic;
 }
 
 /// A tonic [`Codec`] encoding `T` and decoding `U` with encoding `E`.
@@ -47,8 +59,12 @@ impl<T, U, E> Default for WireCodec<T, U, E> {
 
 /// `application/grpc` (protobuf) codec used by the generated `Bench` service and client.
 pub type ProtoCodec<T, U> = WireCodec<T, U, Proto>;
-/// `application/grpc+json` codec used by `pb::json`.
+/// `application/grpc+json` codec used by `grpc_json` (idiomatic serde_json).
 pub type JsonCodec<T, U> = WireCodec<T, U, Json>;
+/// `application/grpc+json` codec used by `grpc_pbjson` (the proto3 JSON mapping).
+pub type PbjsonCodec<T, U> = WireCodec<T, U, Pbjson>;
+/// `application/grpc+json` codec used by `grpc_sonic` (sonic-rs).
+pub type SonicCodec<T, U> = WireCodec<T, U, Sonic>;
 
 impl<T: Wire, U: Wire, E: EncodingKind> Codec for WireCodec<T, U, E> {
     type Encode = T;

@@ -60,11 +60,23 @@ pub mod grpc_proto {
     include!(concat!(env!("OUT_DIR"), "/grpc_proto/rpcbench.v1.Bench.rs"));
 }
 
-/// The same service, generated from the same description, with the JSON codec
+/// The same service, generated from the same description, with the idiomatic JSON codec
 /// (`application/grpc+json`), for the `grpc-json-h2` variant.
 #[allow(clippy::all, missing_docs, rust_2018_idioms)]
 pub mod grpc_json {
     include!(concat!(env!("OUT_DIR"), "/grpc_json/rpcbench.v1.Bench.rs"));
+}
+
+/// The same service with the proto3-JSON (pbjson) codec: gRPC's own JSON mapping.
+#[allow(clippy::all, missing_docs, rust_2018_idioms)]
+pub mod grpc_pbjson {
+    include!(concat!(env!("OUT_DIR"), "/grpc_pbjson/rpcbench.v1.Bench.rs"));
+}
+
+/// The same service with the sonic-rs JSON codec.
+#[allow(clippy::all, missing_docs, rust_2018_idioms)]
+pub mod grpc_sonic {
+    include!(concat!(env!("OUT_DIR"), "/grpc_sonic/rpcbench.v1.Bench.rs"));
 }
 
 mod shared;

@@ -17,7 +17,9 @@ use futures_util::{Stream, StreamExt};
 use rpcbench_proto::pb::{
     FetchRequest, Payload, PublishAck, PublishRequest, Shape, StreamMessage, StreamRequest, UploadSummary,
 };
-use rpcbench_proto::{Encoding, SharedMessage, SharedPayload, grpc_json, grpc_proto};
+use rpcbench_proto::{
+    Encoding, SharedMessage, SharedPayload, grpc_json, grpc_pbjson, grpc_proto, grpc_sonic,
+};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::core::{CoreError, ServiceCore};
@@ -73,7 +75,7 @@ impl GrpcBench {
     }
 }
 
-/// Both generated traits have the same methods; implement them once.
+/// The generated traits (one per encoding) have the same methods; implement them once.
 macro_rules! impl_bench {
     ($($module:ident),+) => {$(
         #[tonic::async_trait]
@@ -101,7 +103,7 @@ macro_rules! impl_bench {
         }
     )+};
 }
-impl_bench!(grpc_proto, grpc_json);
+impl_bench!(grpc_proto, grpc_json, grpc_pbjson, grpc_sonic);
 
 /// gRPC routes (Bench with `encoding`'s codec, and Health) as an axum router, so that the one
 /// listener serves gRPC exactly as it serves REST.
@@ -123,6 +125,16 @@ pub async fn router(core: Arc<ServiceCore>, settings: &ServerSettings, encoding:
         ),
         Encoding::Json => tonic::service::Routes::new(
             grpc_json::bench_server::BenchServer::new(bench)
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        ),
+        Encoding::Pbjson => tonic::service::Routes::new(
+            grpc_pbjson::bench_server::BenchServer::new(bench)
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        ),
+        Encoding::Sonic => tonic::service::Routes::new(
+            grpc_sonic::bench_server::BenchServer::new(bench)
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
         ),

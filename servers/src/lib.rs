@@ -28,7 +28,7 @@ pub async fn app(
     settings: &ServerSettings,
 ) -> axum::Router {
     match variant.stack() {
-        Stack::Rest => rest::router(core, settings),
+        Stack::Rest => rest::router(core, settings, variant.encoding()),
         Stack::Grpc => grpc::router(core, settings, variant.encoding()).await,
     }
 }

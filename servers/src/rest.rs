@@ -2,7 +2,9 @@
 //!
 //! The request decoder is chosen by `Content-Type` (`application/json`,
 //! `application/x-protobuf`), the response encoding by `Accept` (defaulting to the request's
-//! encoding, or JSON for GET). Bodies are read with the shared body limit; every refusal is an
+//! encoding, or JSON for GET). Which JSON library `application/json` means — idiomatic
+//! serde_json, the proto3 mapping (pbjson) or sonic-rs — is fixed per server by its variant, as
+//! a real service has one JSON implementation; the client does not choose it. Bodies are read with the shared body limit; every refusal is an
 //! `application/problem+json` document (RFC 9457) and never takes the server down. The streaming
 //! routes (SSE, NDJSON, WebSocket) are in [`crate::rest_stream`].
 
@@ -29,13 +31,21 @@ use crate::settings::ServerSettings;
 pub(crate) struct AppState {
     pub(crate) core: Arc<ServiceCore>,
     pub(crate) max_body: usize,
+    /// The JSON level `application/json` means on this server.
+    pub(crate) json: Encoding,
 }
 
-/// The REST routes of the `Bench` service plus `/healthz`.
-pub fn router(core: Arc<ServiceCore>, settings: &ServerSettings) -> Router {
+/// The REST routes of the `Bench` service plus `/healthz`. `encoding` is the variant's: a JSON
+/// level fixes what `application/json` means here (idiomatic `json` on a protobuf variant).
+pub fn router(core: Arc<ServiceCore>, settings: &ServerSettings, encoding: Encoding) -> Router {
     let state = AppState {
         core,
         max_body: settings.max_body_bytes,
+        json: if encoding.is_json() {
+            encoding
+        } else {
+            Encoding::Json
+        },
     };
     Router::new()
         .route("/v1/echo", post(echo))
@@ -102,7 +112,11 @@ impl IntoResponse for ApiError {
 }
 
 /// Chooses the response encoding from `Accept`, falling back to `default`.
-pub(crate) fn response_encoding(headers: &HeaderMap, default: Encoding) -> Result<Encoding, ApiError> {
+pub(crate) fn response_encoding(
+    state: &AppState,
+    headers: &HeaderMap,
+    default: Encoding,
+) -> Result<Encoding, ApiError> {
     let Some(accept) = headers.get(header::ACCEPT) else {
         return Ok(default);
     };
@@ -117,7 +131,7 @@ pub(crate) fn response_encoding(headers: &HeaderMap, default: Encoding) -> Resul
         if media == "*/*" || media.eq_ignore_ascii_case("application/*") {
             return Ok(default);
         }
-        if let Some(enc) = Encoding::from_media_type(media) {
+        if let Some(enc) = Encoding::from_media_type(media, state.json) {
             return Ok(enc);
         }
     }
@@ -134,7 +148,7 @@ pub(crate) async fn decode_body<M: Wire>(
         .get(header::CONTENT_TYPE)
         .map(|v| v.to_str().unwrap_or("<non-ASCII>"))
         .unwrap_or("<none>");
-    let encoding = Encoding::from_media_type(content_type)
+    let encoding = Encoding::from_media_type(content_type, state.json)
         .ok_or_else(|| ApiError::UnsupportedMediaType(content_type.into()))?;
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -173,13 +187,13 @@ pub(crate) fn encoded<M: Wire>(encoding: Encoding, msg: &M) -> Result<Response, 
 
 async fn echo(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let (payload, req_enc): (Payload, _) = decode_body(&state, &headers, body).await?;
-    let enc = response_encoding(&headers, req_enc)?;
+    let enc = response_encoding(&state, &headers, req_enc)?;
     encoded(enc, &state.core.echo(payload))
 }
 
 async fn upload(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let (payload, req_enc): (Payload, _) = decode_body(&state, &headers, body).await?;
-    let enc = response_encoding(&headers, req_enc)?;
+    let enc = response_encoding(&state, &headers, req_enc)?;
     encoded(enc, &state.core.upload(&payload))
 }
 
@@ -198,7 +212,7 @@ async fn fetch(
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(format!("bad query: {}", e.body_text())))?;
     let shape = Shape::parse(&shape).map_err(CoreError::from)?;
-    let enc = response_encoding(&headers, Encoding::Json)?;
+    let enc = response_encoding(&state, &headers, state.json)?;
     let payload = state.core.fetch(shape, q.size, q.seed)?;
     encoded(enc, payload.as_ref())
 }

@@ -217,7 +217,7 @@ async fn publish(
     body: Body,
 ) -> Result<Response, ApiError> {
     let (msg, req_enc): (StreamMessage, _) = decode_body(&state, &headers, body).await?;
-    let enc = response_encoding(&headers, req_enc)?;
+    let enc = response_encoding(&state, &headers, req_enc)?;
     let ack: PublishAck = state.core.publish(&room, msg)?;
     encoded(enc, &ack)
 }
@@ -242,9 +242,12 @@ fn ws_upgrade(ws: WebSocketUpgrade, state: &AppState) -> WebSocketUpgrade {
 fn ws_frame<M: rpcbench_proto::Wire>(enc: Encoding, m: &M) -> Result<Message, rpcbench_proto::CodecError> {
     let bytes = enc.encode(m)?;
     Ok(match enc {
-        // JSON from serde_json is always valid UTF-8.
-        Encoding::Json => Message::Text(String::from_utf8(bytes).expect("serde_json writes UTF-8").into()),
-        Encoding::Protobuf => Message::Binary(bytes.into()),
+        // Every JSON level writes valid UTF-8 (checked, not assumed).
+        enc if enc.is_json() => match String::from_utf8(bytes) {
+            Ok(text) => Message::Text(text.into()),
+            Err(e) => Message::Binary(e.into_bytes().into()),
+        },
+        _ => Message::Binary(bytes.into()),
     })
 }
 

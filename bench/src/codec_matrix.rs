@@ -112,8 +112,8 @@ pub struct Timing {
 /// How thorough a run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Every size, timed long enough for stable figures (the whole suite stays under ~12 min on
-    /// 2 cores).
+    /// Every size, timed long enough for stable figures (the whole suite, 243 cases, takes
+    /// ~15 min on 2 cores).
     Full,
     /// CI and smoke runs: 1KiB and 16KiB (plus 128B for `small`), short timings (well under
     /// 3 min on 2 cores).
@@ -362,9 +362,9 @@ mod tests {
             assert!(size.bytes <= shape.max_size());
         }
         assert_eq!(size_points().len(), 2 + 5 * 5);
-        // 27 (shape, size) points × 5 operations.
-        assert_eq!(ids(Mode::Full).len(), 135);
-        assert_eq!(ids(Mode::Quick).len(), 60);
+        // 27 (shape, size) points × (encode + decode for 4 encodings + populate_encode).
+        assert_eq!(ids(Mode::Full).len(), 243);
+        assert_eq!(ids(Mode::Quick).len(), 108);
     }
 
     #[test]

@@ -67,9 +67,7 @@ impl Transport {
             // WebSocket upgrades are HTTP/1.1 (RFC 6455); RFC 8441 over h2 is not served.
             Transport::Ws => variant.stack() == Stack::Rest && variant.http() == HttpVersion::Http1,
             Transport::Sse | Transport::Ndjson => {
-                variant.stack() == Stack::Rest
-                    && variant.encoding() == Encoding::Json
-                    && kind != StreamKind::Chat
+                variant.stack() == Stack::Rest && variant.encoding().is_json() && kind != StreamKind::Chat
             }
         };
         if ok {
@@ -286,11 +284,8 @@ impl MessageStream {
         };
         Ok(MessageStream {
             inner,
-            // SSE and NDJSON carry JSON whatever else the server speaks.
-            encoding: match transport {
-                Transport::Sse | Transport::Ndjson => Encoding::Json,
-                _ => encoding,
-            },
+            // SSE and NDJSON carry the server's JSON level (they only run on JSON variants).
+            encoding,
             max_body,
             end: None,
         })
@@ -311,13 +306,14 @@ impl MessageStream {
                 .await
                 .map_err(|_| ClientError::Transport("the chat stream is closed".into())),
             Inner::Ws(ws) => {
-                let frame = match self.encoding {
-                    Encoding::Json => Message::Text(
+                let frame = if self.encoding.is_json() {
+                    Message::Text(
                         String::from_utf8(bytes)
                             .map_err(|e| transport_err(format!("JSON is not UTF-8: {e}")))?
                             .into(),
-                    ),
-                    Encoding::Protobuf => Message::Binary(bytes.into()),
+                    )
+                } else {
+                    Message::Binary(bytes.into())
                 };
                 ws.send(frame).await.map_err(transport_err)
             }

@@ -130,9 +130,10 @@ fn stream_problem(detail: &str) -> String {
 /// Serves `stream` as SSE (one `data:` JSON event per message, `id:` = seq, a final `error`
 /// event if the stream fails) or NDJSON (one JSON line per message, a final `{"error": …}` line
 /// if it fails).
-fn push(stream: MessageStream, format: PushFormat) -> Response {
-    let json = |m: &SharedMessage| {
-        Encoding::Json
+/// Messages are written in the server's JSON level (`json_level`).
+fn push(stream: MessageStream, format: PushFormat, json_level: Encoding) -> Response {
+    let json = move |m: &SharedMessage| {
+        json_level
             .encode(m)
             .map_err(|e| format!("message cannot be sent as JSON: {e}"))
     };
@@ -194,7 +195,7 @@ async fn feed(
     let q = query(q)?;
     let format = push_format(&headers)?;
     let stream = state.core.feed(&feed_request(&shape, &q)?)?;
-    Ok(push(stream, format))
+    Ok(push(stream, format, state.json))
 }
 
 async fn room(
@@ -207,7 +208,7 @@ async fn room(
     let format = push_format(&headers)?;
     // Joined before the response head goes out: once a client sees the head, it is subscribed.
     let stream = state.core.join_room(&room, q.count)?;
-    Ok(push(stream, format))
+    Ok(push(stream, format, state.json))
 }
 
 async fn publish(
@@ -226,12 +227,21 @@ async fn stats(State(state): State<AppState>) -> Response {
     axum::Json(state.core.stream_stats()).into_response()
 }
 
-/// The frame encoding of a WebSocket: `json` (text frames, the default) or `protobuf` (binary).
-fn ws_encoding(q: Option<&str>) -> Result<Encoding, ApiError> {
-    match q {
-        None => Ok(Encoding::Json),
-        Some(name) => name.parse().map_err(ApiError::BadRequest),
+/// The frame encoding of a WebSocket: the server's JSON level (text frames, the default) or
+/// `protobuf` (binary). Naming another JSON level than the server's is refused, as for bodies
+/// the server — not the client — picks the JSON library.
+fn ws_encoding(state: &AppState, q: Option<&str>) -> Result<Encoding, ApiError> {
+    let enc = match q {
+        None => return Ok(state.json),
+        Some(name) => name.parse::<Encoding>().map_err(ApiError::BadRequest)?,
+    };
+    if enc.is_json() && enc != state.json {
+        return Err(ApiError::BadRequest(format!(
+            "this server's JSON is {}, not {enc}",
+            state.json
+        )));
     }
+    Ok(enc)
 }
 
 /// Frame limits: the body limit applies to WebSocket messages as to every other body.
@@ -270,7 +280,7 @@ async fn ws_feed(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
-    let enc = ws_encoding(q.encoding.as_deref())?;
+    let enc = ws_encoding(&state, q.encoding.as_deref())?;
     let req = feed_request(&shape, &q)?;
     let core = Arc::clone(&state.core);
     // Validated before the upgrade (a bad request is a 400, not a closed socket); the feed's
@@ -291,7 +301,7 @@ async fn ws_room(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
-    let enc = ws_encoding(q.encoding.as_deref())?;
+    let enc = ws_encoding(&state, q.encoding.as_deref())?;
     // Joined before the 101 goes out: once the client sees the upgrade, it is subscribed.
     let stream = state.core.join_room(&room, q.count)?;
     let core = Arc::clone(&state.core);
@@ -338,16 +348,17 @@ async fn ws_chat(
     q: Result<Query<ChatQuery>, QueryRejection>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    // Each frame says its own encoding (text: JSON, binary: protobuf); `encoding` is accepted
+    // Each frame says its own encoding (text: the server's JSON level, binary: protobuf); `encoding` is accepted
     // for symmetry with the other routes and checked.
-    ws_encoding(query(q)?.encoding.as_deref())?;
+    ws_encoding(&state, query(q)?.encoding.as_deref())?;
     let core = Arc::clone(&state.core);
-    Ok(ws_upgrade(ws, &state).on_upgrade(move |socket| ws_echo(socket, core)))
+    let json_level = state.json;
+    Ok(ws_upgrade(ws, &state).on_upgrade(move |socket| ws_echo(socket, core, json_level)))
 }
 
 /// Echoes every message, in the frame type it came in, until the client closes or the server
 /// shuts down (close 1001); a frame that does not decode closes with 1007.
-async fn ws_echo(mut socket: WebSocket, core: Arc<ServiceCore>) {
+async fn ws_echo(mut socket: WebSocket, core: Arc<ServiceCore>, json_level: Encoding) {
     let _session = core.track_session();
     let down = core.shutting_down();
     tokio::pin!(down);
@@ -360,7 +371,7 @@ async fn ws_echo(mut socket: WebSocket, core: Arc<ServiceCore>) {
             incoming = socket.recv() => incoming,
         };
         let (enc, bytes): (Encoding, Bytes) = match incoming {
-            Some(Ok(Message::Text(t))) => (Encoding::Json, Bytes::from(t)),
+            Some(Ok(Message::Text(t))) => (json_level, Bytes::from(t)),
             Some(Ok(Message::Binary(b))) => (Encoding::Protobuf, b),
             Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
             Some(Ok(_)) => continue,

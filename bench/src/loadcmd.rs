@@ -149,6 +149,13 @@ pub fn render_summary(config: &LoadConfig, s: &LoadSummary) -> String {
         }
     );
     let _ = writeln!(out, "  checked     {} responses verified", s.checked);
+    if let Some(skew) = s.start_skew_ns {
+        let _ = writeln!(
+            out,
+            "  start       measured phase began {:+.3} ms from the agreed --start-at",
+            skew as f64 / 1e6
+        );
+    }
     if let Some(late) = s.late_sends {
         let _ = writeln!(
             out,

@@ -56,8 +56,22 @@ impl ServerProcess {
     /// CPU pinning done by the child itself (`extra` carries any further flags), and waits for
     /// its ready line.
     pub fn start(exe: &Path, variant: Variant, extra: &[String]) -> Result<ServerProcess, ProcessError> {
-        let mut child = Command::new(exe)
-            .args(["serve", "--variant", variant.id(), "--addr", "127.0.0.1:0"])
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::start_with(exe, variant, loopback, extra, Command::spawn)
+    }
+
+    /// Like [`start`](Self::start), binding `addr`, with the child started by `spawn` (for
+    /// example inside another network namespace); readiness and stopping are the same.
+    pub fn start_with(
+        exe: &Path,
+        variant: Variant,
+        addr: SocketAddr,
+        extra: &[String],
+        spawn: impl FnOnce(&mut Command) -> std::io::Result<Child>,
+    ) -> Result<ServerProcess, ProcessError> {
+        let mut command = Command::new(exe);
+        command
+            .args(["serve", "--variant", variant.id(), "--addr", &addr.to_string()])
             .args(extra)
             .env(
                 "RUST_LOG",
@@ -65,13 +79,12 @@ impl ServerProcess {
             )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|source| ProcessError::Spawn {
-                exe: exe.display().to_string(),
-                variant,
-                source,
-            })?;
+            .stderr(Stdio::inherit());
+        let mut child = spawn(&mut command).map_err(|source| ProcessError::Spawn {
+            exe: exe.display().to_string(),
+            variant,
+            source,
+        })?;
         let stdout = child.stdout.take().expect("stdout is piped");
         // Read the ready line on a thread so the wait has a deadline.
         let (tx, rx) = mpsc::channel();
@@ -87,7 +100,7 @@ impl ServerProcess {
         });
         let mut process = ServerProcess {
             variant,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            addr,
             child: Some(child),
         };
         let line = match rx.recv_timeout(READY_TIMEOUT) {

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 
+use crate::stream_client::{StreamKind, Transport};
 use clap::{Parser, Subcommand, ValueEnum};
 use rpcbench_proto::pb::Shape;
 use rpcbench_reports::Rpc;
@@ -272,6 +273,26 @@ pub struct LoadArgs {
     /// Pin the load generator to these CPUs (e.g. `1`); runtime threads default to their count
     #[arg(long, value_name = "LIST")]
     pub cpus: Option<String>,
+
+    /// Stream instead of unary calls: `feed` (server streaming), `chat` (bidirectional echo) or
+    /// `broadcast` (one publisher, --streams subscribers). --rate is then messages per second
+    /// (all feed/chat streams together, or the publisher's), latencies are per message
+    #[arg(long, value_enum, help_heading = "Streaming")]
+    pub stream: Option<StreamKind>,
+
+    /// How streams are carried [default: grpc on grpc-* variants, ws on rest-* variants]
+    #[arg(long, value_enum, requires = "stream", help_heading = "Streaming")]
+    pub transport: Option<Transport>,
+
+    /// Feed/chat streams (over --connections where the transport multiplexes), or broadcast
+    /// subscribers (one connection each)
+    #[arg(long, default_value = "1", requires = "stream", help_heading = "Streaming")]
+    pub streams: NonZeroU32,
+
+    /// The server's process id: its CPU time over the measured phase is reported (per message
+    /// for streams)
+    #[arg(long, value_name = "PID", help_heading = "Output")]
+    pub server_pid: Option<u32>,
 
     /// Client-side fairness settings (same flags and defaults as the servers')
     #[command(flatten)]

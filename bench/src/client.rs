@@ -559,11 +559,6 @@ impl Client {
         }
     }
 
-    /// Largest response body or message this client accepts.
-    pub(crate) fn max_body(&self) -> usize {
-        self.max_body
-    }
-
     /// Builds a REST request from pre-parsed parts only (no parsing or formatting per call).
     fn rest_request(&self, call: &Call) -> Request<Full<Bytes>> {
         let media = HeaderValue::from_static(call.encoding.media_type());

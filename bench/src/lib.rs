@@ -9,6 +9,7 @@ pub mod client;
 pub mod codec_matrix;
 pub mod comparecmd;
 pub mod delay_line;
+pub mod exchange;
 pub mod load;
 pub mod loadcmd;
 pub mod mergecmd;

@@ -32,7 +32,14 @@ use rpcbench_reports::{
 };
 use rpcbench_servers::{HttpVersion, ServerSettings, Variant};
 
+use rpcbench_proto::pb::{Payload, Shape};
+use rpcbench_reports::StreamSummary;
+
 use crate::client::{Call, Client, ClientError, WireCounters};
+use crate::exchange::{Exchanged, PublishTimes, SentClock, Worker};
+use crate::stream_client::{
+    MessageStream, Publisher, StreamKind, Target, Transport, feed_request, room_request,
+};
 
 /// Yield-spin (instead of sleeping) when a slot is due within this much time.
 const SPIN_WINDOW: Duration = Duration::from_millis(2);
@@ -74,6 +81,26 @@ pub struct LoadSpec {
     pub server_pid: Option<u32>,
     /// Agreed wall-clock start of the measured phase (`--start-at`), shared by generators.
     pub start_at: Option<SystemTime>,
+    /// A streaming load instead of unary calls (`call` is then unused).
+    pub stream: Option<StreamLoad>,
+}
+
+/// A streaming load. The schedule is per message: `Pacing::Open { rate }` is messages per
+/// second over all feed or chat streams, or the broadcast publisher's rate.
+#[derive(Debug, Clone)]
+pub struct StreamLoad {
+    pub kind: StreamKind,
+    pub transport: Transport,
+    /// Feed and chat: streams, spread over the connections (one per connection unless the
+    /// transport multiplexes). Broadcast: subscribers, one connection each.
+    pub streams: u32,
+    /// The catalogue payload every message carries.
+    pub shape: Shape,
+    pub size: u64,
+    pub seed: u64,
+    pub payload: Arc<Payload>,
+    /// Broadcast room.
+    pub room: String,
 }
 
 /// Why a load could not start.
@@ -97,6 +124,8 @@ pub enum LoadError {
     StartPassed { at: SystemTime, passed: Duration },
     #[error(transparent)]
     Connect(#[from] ClientError),
+    #[error("{0}")]
+    Stream(String),
 }
 
 /// Counters and histograms of one worker (and, merged, of the whole load).
@@ -167,6 +196,8 @@ pub struct LoadOutcome {
     pub server_cpu_ns: Option<u64>,
     pub recorder: Recorder,
     pub pacing: Pacing,
+    /// Broadcast: the publisher's own counters and histograms (not part of `recorder`).
+    pub publisher: Option<Recorder>,
 }
 
 /// State shared by the workers of one load.
@@ -279,7 +310,14 @@ pub async fn run(
     progress: Option<ProgressFn>,
 ) -> Result<LoadOutcome, LoadError> {
     let counters = Arc::new(WireCounters::default());
-    let workers = connect_all(spec, &counters).await?;
+    let workers: Vec<Planned> = match &spec.stream {
+        None => connect_all(spec, &counters)
+            .await?
+            .into_iter()
+            .map(|c| Planned::global(Worker::Unary(c)))
+            .collect(),
+        Some(stream) => connect_streams(spec, stream, &counters).await?,
+    };
 
     let (start, measure_start) = schedule_start(spec).await?;
     let shared = Arc::new(Shared {
@@ -340,17 +378,32 @@ pub async fn run(
         })
     });
 
+    let roles: Vec<Role> = workers.iter().map(|p| p.role).collect();
+    let global = workers
+        .iter()
+        .filter(|p| matches!(p.slots, Slots::Global))
+        .count() as u64;
+    let mut next_global = 0;
     let mut tasks = Vec::new();
-    for (k, client) in workers.into_iter().enumerate() {
+    for (k, planned) in workers.into_iter().enumerate() {
+        let (first, stride, origin, scale) = match planned.slots {
+            Slots::Global => {
+                next_global += 1;
+                (next_global - 1, global, shared.start, 1)
+            }
+            Slots::Own { origin, scale } => (0, 1, origin.unwrap_or(shared.start), scale),
+        };
         let worker_ctx = WorkerCtx {
-            index: k as u64,
-            stride: n_workers,
+            first,
+            stride,
+            origin,
+            scale,
             spec: spec.clone(),
             shared: Arc::clone(&shared),
             recorder: Arc::clone(&recorders[k]),
             counters: Arc::clone(&counters),
         };
-        tasks.push(tokio::spawn(worker(worker_ctx, client)));
+        tasks.push(tokio::spawn(worker(worker_ctx, planned.worker)));
     }
     for t in tasks {
         if let Err(e) = t.await {
@@ -375,9 +428,40 @@ pub async fn run(
     let wire_end = counters.snapshot();
 
     let mut total = Recorder::default();
-    for r in &recorders {
-        total.merge(&r.lock().unwrap_or_else(|p| p.into_inner()));
+    let mut publisher: Option<Recorder> = None;
+    // Broadcast: the subscriber whose corrected p99 is highest.
+    let mut slowest: Option<Recorder> = None;
+    for (r, role) in recorders.iter().zip(&roles) {
+        let r = r.lock().unwrap_or_else(|p| p.into_inner());
+        match role {
+            Role::Measure => {
+                total.merge(&r);
+                let p99 =
+                    |x: &Recorder| (!x.corrected.is_empty()).then(|| x.corrected.value_at_quantile(0.99));
+                if slowest.as_ref().is_none_or(|s| p99(&r) > p99(s)) {
+                    slowest = Some(r.clone());
+                }
+            }
+            Role::Publisher => publisher = Some(r.clone()),
+        }
     }
+    let stream_summary = spec.stream.as_ref().map(|s| {
+        let broadcast = s.kind == StreamKind::Broadcast;
+        StreamSummary {
+            kind: s.kind.as_str().into(),
+            transport: s.transport.as_str().into(),
+            streams: s.streams,
+            published: publisher.as_ref().map(|p| p.ok),
+            slowest_subscriber: slowest
+                .as_ref()
+                .filter(|_| broadcast)
+                .map(|r| LatencyStats::from_histogram(&r.corrected)),
+            publish_latency: publisher
+                .as_ref()
+                .map(|p| LatencyStats::from_histogram(&p.corrected)),
+            server_cpu_ns_per_message: None,
+        }
+    });
     let elapsed = finished.saturating_duration_since(measured_from);
     let abort = shared.abort.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let open = matches!(spec.pacing, Pacing::Open { .. });
@@ -391,6 +475,7 @@ pub async fn run(
         start_skew_ns: spec
             .start_at
             .map(|at| window.start_unix_ns as i64 - unix_ns(at) as i64),
+        stream: stream_summary,
         complete: abort.is_none(),
         incomplete_reason: abort,
         ok: total.ok,
@@ -431,11 +516,18 @@ pub async fn run(
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,
     };
+    let mut summary = summary;
+    if let Some(stream) = &mut summary.stream {
+        stream.server_cpu_ns_per_message = server_cpu_ns
+            .filter(|_| total.ok > 0)
+            .map(|cpu| cpu as f64 / total.ok as f64);
+    }
     Ok(LoadOutcome {
         summary,
         server_cpu_ns,
         recorder: total,
         pacing: spec.pacing,
+        publisher,
     })
 }
 
@@ -480,29 +572,195 @@ fn unix_ns(t: SystemTime) -> u64 {
 }
 
 struct WorkerCtx {
-    index: u64,
+    /// This worker's first slot and the step to its next one.
+    first: u64,
     stride: u64,
+    /// Slot `n` is due at `origin + n * interval * scale` (open loop).
+    origin: Instant,
+    scale: u64,
     spec: LoadSpec,
     shared: Arc<Shared>,
     recorder: Arc<Mutex<Recorder>>,
     counters: Arc<WireCounters>,
 }
 
+/// Who a worker's recorder belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Its requests or messages are what the load measures.
+    Measure,
+    /// The broadcast publisher: its calls drive the load but are reported apart.
+    Publisher,
+}
+
+/// Where a worker's slots lie on the schedule.
+#[derive(Debug, Clone, Copy)]
+enum Slots {
+    /// Unary and chat: the load's one schedule, shared round-robin (worker `k` of `W` takes
+    /// slots `k, k + W, …`, wrk2's per-connection schedule).
+    Global,
+    /// Its own sequence `0, 1, 2, …` due at `origin + n * scale / rate`: a feed stream (origin =
+    /// when it was requested, `scale` = streams, so the streams add up to the rate), or a
+    /// broadcast subscriber or publisher (origin = the load's start, `scale` = 1).
+    Own { origin: Option<Instant>, scale: u64 },
+}
+
+/// A connected worker and its place on the schedule.
+struct Planned {
+    worker: Worker,
+    slots: Slots,
+    role: Role,
+}
+
+impl Planned {
+    fn global(worker: Worker) -> Planned {
+        Planned {
+            worker,
+            slots: Slots::Global,
+            role: Role::Measure,
+        }
+    }
+}
+
+/// Opens the streams of a streaming load (and the broadcast publisher).
+async fn connect_streams(
+    spec: &LoadSpec,
+    s: &StreamLoad,
+    counters: &Arc<WireCounters>,
+) -> Result<Vec<Planned>, LoadError> {
+    s.transport
+        .check(spec.variant, s.kind)
+        .map_err(LoadError::Stream)?;
+    let interval_ns = match spec.pacing {
+        Pacing::Open { rate } => nanos(Duration::from_secs_f64(1.0 / rate)),
+        Pacing::Closed => 0,
+    };
+    let connect = || Client::connect(spec.variant, spec.addr, &spec.settings, Arc::clone(counters));
+    let open = |client: Option<Client>, target: Target| async move {
+        MessageStream::open(
+            spec.variant,
+            client,
+            spec.addr,
+            &spec.settings,
+            Arc::clone(counters),
+            s.transport,
+            &target,
+        )
+        .await
+    };
+    // HTTP/2 and gRPC streams share the load's connections; HTTP/1.1 and WebSocket streams each
+    // need their own.
+    let multiplex = s.transport != Transport::Ws && spec.variant.http() == HttpVersion::Http2;
+    let mut shared_conns = Vec::new();
+    if multiplex && s.kind != StreamKind::Broadcast {
+        for _ in 0..spec.connections.min(s.streams).max(1) {
+            shared_conns.push(connect().await?);
+        }
+    }
+    let client_for = |i: u32, shared_conns: &Vec<Client>| {
+        shared_conns
+            .get(i as usize % shared_conns.len().max(1))
+            .and_then(Client::stream)
+    };
+    let mut planned = Vec::new();
+    match s.kind {
+        StreamKind::Feed => {
+            let per_stream_ns = interval_ns.saturating_mul(u64::from(s.streams));
+            let count = match (per_stream_ns, spec.bound) {
+                (0, _) => rpcbench_servers::stream::MAX_FEED_COUNT,
+                // Every message the load can ask for, plus slack for connecting; the client
+                // cancels the stream when the load ends.
+                (iv, Bound::Duration(d)) => nanos(spec.warmup + d + Duration::from_secs(2)) / iv + 1,
+                (iv, Bound::Requests(n)) => nanos(spec.warmup + Duration::from_secs(2)) / iv + n + 1,
+            }
+            .min(rpcbench_servers::stream::MAX_FEED_COUNT);
+            for i in 0..s.streams {
+                let origin = Instant::now();
+                let req = feed_request(s.shape, s.size, s.seed, count, per_stream_ns);
+                let stream = open(client_for(i, &shared_conns), Target::Subscribe(req)).await?;
+                planned.push(Planned {
+                    worker: Worker::Receive {
+                        stream,
+                        expected: Arc::clone(&s.payload),
+                        clock: SentClock::Server { origin },
+                    },
+                    slots: Slots::Own {
+                        origin: Some(origin),
+                        scale: u64::from(s.streams),
+                    },
+                    role: Role::Measure,
+                });
+            }
+        }
+        StreamKind::Chat => {
+            for i in 0..s.streams {
+                let stream = open(client_for(i, &shared_conns), Target::Chat).await?;
+                planned.push(Planned::global(Worker::Chat {
+                    stream,
+                    payload: s.payload.as_ref().clone(),
+                }));
+            }
+        }
+        StreamKind::Broadcast => {
+            if interval_ns == 0 {
+                return Err(LoadError::Stream(
+                    "a broadcast load needs --rate (the publisher's schedule)".into(),
+                ));
+            }
+            let times = Arc::new(PublishTimes::new(Instant::now()));
+            let own = Slots::Own {
+                origin: None,
+                scale: 1,
+            };
+            for _ in 0..s.streams {
+                // One connection per subscriber on every transport.
+                let stream = open(None, Target::Subscribe(room_request(&s.room, 0))).await?;
+                planned.push(Planned {
+                    worker: Worker::Receive {
+                        stream,
+                        expected: Arc::clone(&s.payload),
+                        clock: SentClock::Publisher(Arc::clone(&times)),
+                    },
+                    slots: own,
+                    role: Role::Measure,
+                });
+            }
+            let publisher = Publisher::new(
+                connect().await?,
+                &s.room,
+                s.payload.as_ref().clone(),
+                u64::from(s.streams),
+            )?;
+            planned.push(Planned {
+                worker: Worker::Publish { publisher, times },
+                slots: own,
+                role: Role::Publisher,
+            });
+        }
+    }
+    Ok(planned)
+}
+
 /// The one load loop.
-async fn worker(ctx: WorkerCtx, mut client: Client) {
+async fn worker(ctx: WorkerCtx, mut worker: Worker) {
     let WorkerCtx {
-        index,
+        first,
         stride,
+        origin,
+        scale,
         spec,
         shared,
         recorder,
         counters,
     } = ctx;
     let interval = match spec.pacing {
-        Pacing::Open { rate } => Some(Duration::from_secs_f64(1.0 / rate)),
+        Pacing::Open { rate } => Some(Duration::from_nanos(
+            nanos(Duration::from_secs_f64(1.0 / rate)).saturating_mul(scale),
+        )),
         Pacing::Closed => None,
     };
-    let mut slot = index;
+    let paced = worker.paced();
+    let mut slot = first;
     let mut sent_count = 0u64;
     loop {
         if shared.stop.load(Ordering::Relaxed) {
@@ -510,7 +768,7 @@ async fn worker(ctx: WorkerCtx, mut client: Client) {
         }
         let intended = match interval {
             // `slot * interval` in f64 seconds would lose nanoseconds on long runs; integer maths.
-            Some(iv) => shared.start + Duration::from_nanos(nanos(iv).saturating_mul(slot)),
+            Some(iv) => origin + Duration::from_nanos(nanos(iv).saturating_mul(slot)),
             None => Instant::now(),
         };
         if shared.end.is_some_and(|end| intended >= end) {
@@ -523,19 +781,14 @@ async fn worker(ctx: WorkerCtx, mut client: Client) {
         {
             return;
         }
-        if interval.is_some() {
+        if interval.is_some() && paced {
             wait_until(intended).await;
         }
-        let sent = Instant::now();
-        let result = match tokio::time::timeout(spec.timeout, client.call(&spec.call)).await {
+        let check = sent_count.is_multiple_of(spec.check_every);
+        let result = match tokio::time::timeout(spec.timeout, worker.exchange(&spec.call, slot, check)).await
+        {
             Ok(r) => r,
             Err(_) => Err(ClientError::Timeout(spec.timeout)),
-        };
-        let check = sent_count.is_multiple_of(spec.check_every);
-        let result = match result {
-            Ok(reply) if check => spec.call.check(&reply).map(|()| true),
-            Ok(_) => Ok(false),
-            Err(e) => Err(e),
         };
         let done = Instant::now();
         sent_count += 1;
@@ -544,12 +797,14 @@ async fn worker(ctx: WorkerCtx, mut client: Client) {
         if measured {
             let mut r = recorder.lock().unwrap_or_else(|p| p.into_inner());
             match &result {
-                Ok(checked) => {
+                Ok(Exchanged { sent, checked }) => {
                     r.ok += 1;
                     r.checked += u64::from(*checked);
-                    r.service.saturating_record(nanos(done - sent).max(1));
+                    r.service
+                        .saturating_record(nanos(done.saturating_duration_since(*sent)).max(1));
                     if interval.is_some() {
-                        r.corrected.saturating_record(nanos(done - intended).max(1));
+                        r.corrected
+                            .saturating_record(nanos(done.saturating_duration_since(intended)).max(1));
                         let lag = nanos(sent.saturating_duration_since(intended));
                         r.pacer_lag.saturating_record(lag.max(1));
                         if lag > LATE_SEND_THRESHOLD_NS {
@@ -562,6 +817,11 @@ async fn worker(ctx: WorkerCtx, mut client: Client) {
         }
         if let Some((kind, message)) = failure {
             tracing::debug!(?kind, %message, "request failed");
+            if !worker.reconnects() {
+                // A broken stream ends its worker; the failure is counted above.
+                tracing::warn!(%message, "a stream failed; its worker stops");
+                return;
+            }
             // After a transport failure or a timeout the connection's state is unknown: open a
             // new one. If the server cannot be reached any more, the load stops here.
             if matches!(
@@ -569,7 +829,7 @@ async fn worker(ctx: WorkerCtx, mut client: Client) {
                 ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Connect
             ) {
                 match Client::connect(spec.variant, spec.addr, &spec.settings, Arc::clone(&counters)).await {
-                    Ok(c) => client = c,
+                    Ok(c) => worker = Worker::Unary(c),
                     Err(e) => {
                         shared.abort(format!(
                             "server {} at {} is unreachable: {e} (after: {message})",

@@ -14,7 +14,8 @@ use rpcbench_reports::{
 
 use crate::cli::LoadArgs;
 use crate::client::Call;
-use crate::load::{Bound, LoadOutcome, LoadSpec, Pacing, StopHandle};
+use crate::load::{Bound, LoadOutcome, LoadSpec, Pacing, StopHandle, StreamLoad};
+use crate::stream_client::{StreamKind, Transport};
 
 /// Exit code when a load stopped early and wrote partial results.
 pub const EXIT_INCOMPLETE: u8 = 3;
@@ -201,6 +202,39 @@ pub fn render_summary(config: &LoadConfig, s: &LoadSummary) -> String {
             wire.request_bytes_per_request, wire.response_bytes_per_request
         );
     }
+    if let Some(st) = &s.stream {
+        let _ = writeln!(
+            out,
+            "  stream      {} over {}, {} {} — every figure above is per message (throughput = messages/s)",
+            st.kind,
+            st.transport,
+            st.streams,
+            if st.kind == "broadcast" {
+                "subscriber(s)"
+            } else {
+                "stream(s)"
+            }
+        );
+        if let Some(n) = st.published {
+            let _ = writeln!(out, "  published   {n} messages, {} deliveries", s.ok);
+        }
+        if let Some(slow) = &st.slowest_subscriber {
+            let _ = writeln!(
+                out,
+                "  slowest subscriber  p50 {} µs, p99 {} µs (publish→deliver, corrected)",
+                slow.get(Percentile::P50).map(us).unwrap_or_default(),
+                slow.get(Percentile::P99).map(us).unwrap_or_default()
+            );
+        }
+        if let Some(p) = &st.publish_latency {
+            let _ = writeln!(
+                out,
+                "  publish call p50 {} µs, p99 {} µs",
+                p.get(Percentile::P50).map(us).unwrap_or_default(),
+                p.get(Percentile::P99).map(us).unwrap_or_default()
+            );
+        }
+    }
     if !s.complete {
         let _ = writeln!(
             out,
@@ -235,6 +269,37 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
     }
     let call = Call::new(args.variant, rpc, shape, args.size, args.seed).context("--shape/--size")?;
     let connections = args.connections.get();
+    let stream = match args.stream {
+        None => None,
+        Some(kind) => {
+            let transport = args.transport.unwrap_or(match args.variant.stack() {
+                rpcbench_servers::Stack::Grpc => Transport::Grpc,
+                rpcbench_servers::Stack::Rest => Transport::Ws,
+            });
+            transport.check(args.variant, kind).map_err(anyhow::Error::msg)?;
+            if kind == StreamKind::Broadcast && args.rate.is_none() {
+                bail!("--stream broadcast needs --rate (the publisher's messages per second)");
+            }
+            let payload = rpcbench_proto::generate(shape, args.size, args.seed).context("--shape/--size")?;
+            Some(StreamLoad {
+                kind,
+                transport,
+                streams: args.streams.get(),
+                shape,
+                size: args.size,
+                seed: args.seed,
+                payload: Arc::new(payload),
+                // Unique per load, so two loads on one server never share a room.
+                room: format!(
+                    "load-{}-{}",
+                    std::process::id(),
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_nanos())
+                ),
+            })
+        }
+    };
     let spec = LoadSpec {
         variant: args.variant,
         addr,
@@ -249,8 +314,9 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
         timeout: *args.timeout,
         check_every: args.check_every.get(),
         settings: args.settings.clone(),
-        server_pid: None,
+        server_pid: args.server_pid,
         start_at: args.start_at.map(|t| t.0),
+        stream,
     };
     let workload = Workload {
         rpc,
@@ -292,6 +358,18 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
     provenance.finished_at = Some(crate::provenance::now_rfc3339());
 
     print!("{}", render_summary(&config, &outcome.summary));
+    if let Some(cpu) = outcome.server_cpu_ns.filter(|_| outcome.summary.ok > 0) {
+        println!(
+            "  server CPU  {:.1} µs/{} ({:.0}% of one CPU)",
+            cpu as f64 / outcome.summary.ok as f64 / 1000.0,
+            if outcome.summary.stream.is_some() {
+                "message"
+            } else {
+                "request"
+            },
+            cpu as f64 / outcome.summary.elapsed_ns.max(1) as f64 * 100.0
+        );
+    }
     if let Some(path) = &args.json {
         let report = LoadReport {
             schema_version: SCHEMA_VERSION,

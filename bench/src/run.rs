@@ -418,6 +418,7 @@ async fn measure(
         check_every: s.check_every,
         settings: ctx.opts.settings.clone(),
         server_pid: server.pid(),
+        stream: None,
         start_at: None,
     };
     let workload = Workload {

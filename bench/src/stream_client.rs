@@ -116,6 +116,8 @@ enum Inner {
     Grpc {
         rx: tonic::Streaming<Bytes>,
         tx: Option<mpsc::Sender<Bytes>>,
+        /// Keeps the connection's handle alive while the stream is open.
+        _client: Client,
     },
     Ws(Box<WebSocketStream<Counted>>),
     Http {
@@ -176,14 +178,14 @@ impl MessageStream {
     /// the same socket settings. Returns once the server accepted the stream (response head or
     /// 101 received): a room subscriber is subscribed from then on.
     pub async fn open(
-        mut client: Client,
+        variant: Variant,
+        client: Option<Client>,
         addr: SocketAddr,
         settings: &ServerSettings,
         counters: Arc<WireCounters>,
         transport: Transport,
         target: &Target,
     ) -> Result<MessageStream, ClientError> {
-        let variant = client.variant();
         let kind = match target {
             Target::Chat => StreamKind::Chat,
             Target::Subscribe(r) if r.room.is_empty() => StreamKind::Feed,
@@ -191,9 +193,16 @@ impl MessageStream {
         };
         transport.check(variant, kind).map_err(ClientError::Transport)?;
         let encoding = variant.encoding();
-        let max_body = client.max_body();
+        let max_body = settings.max_body_bytes;
+        // WebSocket opens its own connection; the others use the given one or a new one.
+        let client = match client {
+            Some(c) => Some(c),
+            None if transport == Transport::Ws => None,
+            None => Some(Client::connect(variant, addr, settings, Arc::clone(&counters)).await?),
+        };
         let inner = match transport {
             Transport::Grpc => {
+                let mut client = client.expect("connected above");
                 let grpc = client.grpc().expect("checked: a gRPC variant");
                 grpc.ready().await.map_err(transport_err)?;
                 match target {
@@ -207,6 +216,7 @@ impl MessageStream {
                         Inner::Grpc {
                             rx: resp.into_inner(),
                             tx: None,
+                            _client: client,
                         }
                     }
                     Target::Chat => {
@@ -222,6 +232,7 @@ impl MessageStream {
                         Inner::Grpc {
                             rx: resp.into_inner(),
                             tx: Some(tx),
+                            _client: client,
                         }
                     }
                 }
@@ -251,6 +262,7 @@ impl MessageStream {
                 let Target::Subscribe(_) = target else {
                     unreachable!("checked: SSE and NDJSON are one-way");
                 };
+                let mut client = client.expect("connected above");
                 let sse = transport == Transport::Sse;
                 let accept = HeaderValue::from_static(if sse {
                     rpcbench_servers::rest_stream::SSE

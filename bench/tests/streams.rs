@@ -49,12 +49,9 @@ async fn start(variant: Variant) -> ServerProcess {
 async fn open(variant: Variant, addr: SocketAddr, transport: Transport, target: &Target) -> MessageStream {
     let settings = ServerSettings::default();
     let counters = Arc::new(WireCounters::default());
-    let client = Client::connect(variant, addr, &settings, Arc::clone(&counters))
-        .await
-        .unwrap();
     tokio::time::timeout(
         WAIT,
-        MessageStream::open(client, addr, &settings, counters, transport, target),
+        MessageStream::open(variant, None, addr, &settings, counters, transport, target),
     )
     .await
     .unwrap_or_else(|_| panic!("{transport}/{variant}: opening timed out"))
@@ -339,4 +336,112 @@ async fn slow_subscriber_does_not_grow_server_memory() {
     assert_eq!(stats["lagged_disconnects"], 1, "{stats}");
     assert!(stats["lagged_messages"].as_u64().unwrap() > 0, "{stats}");
     drop(server);
+}
+
+/// `rpcbench load --stream ...` against `server`, writing `json`.
+fn stream_load(
+    server: &ServerProcess,
+    kind: &str,
+    transport: &str,
+    extra: &[&str],
+    json: &Path,
+) -> std::process::Output {
+    let target = format!("http://{}", server.addr());
+    let pid = server.pid().unwrap().to_string();
+    std::process::Command::new(exe())
+        .args(["load", "--variant", server.variant().id(), "--target", &target])
+        .args(["--stream", kind, "--transport", transport, "--server-pid", &pid])
+        .args(extra)
+        .arg("--json")
+        .arg(json)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+/// Coordinated omission per message: a server frozen for a second in the middle of a feed, a
+/// chat and a broadcast. The corrected per-message p99 shows the stall; the service time (from
+/// when each message actually left) does not, and every message still arrives exactly once.
+#[test]
+fn stalled_server_shows_in_corrected_per_message_latency() {
+    let cases = [
+        (Variant::GrpcProtoH2, "feed", "grpc", "1"),
+        (Variant::RestJsonH1, "feed", "sse", "1"),
+        (Variant::RestProtoH1, "chat", "ws", "1"),
+        (Variant::RestJsonH1, "broadcast", "ndjson", "3"),
+    ];
+    for (variant, kind, transport, streams) in cases {
+        let what = format!("{kind}/{transport}/{variant}");
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("stall.json");
+        let server = ServerProcess::start(exe(), variant, &[]).unwrap();
+        let extra = [
+            "--streams",
+            streams,
+            "--rate",
+            "200",
+            "--duration",
+            "4s",
+            "--warmup",
+            "0s",
+            "--timeout",
+            "10s",
+        ];
+        let out = std::thread::scope(|scope| {
+            let load = scope.spawn(|| stream_load(&server, kind, transport, &extra, &json));
+            std::thread::sleep(Duration::from_secs(1));
+            server.signal(Signal::SIGSTOP).unwrap();
+            let stalled = Instant::now();
+            std::thread::sleep(Duration::from_secs(1));
+            server.signal(Signal::SIGCONT).unwrap();
+            let frozen_for = stalled.elapsed();
+            (load.join().unwrap(), frozen_for)
+        });
+        let (out, frozen_for) = out;
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: rpcbench_reports::LoadReport = rpcbench_reports::read_json(&json).unwrap();
+        let s = &report.summary;
+        assert_eq!(
+            s.errors.values().sum::<u64>(),
+            0,
+            "{what}: {:?}",
+            s.error_statuses
+        );
+        let subscribers: u64 = streams.parse().unwrap();
+        // 4 s at 200 messages/s, to every subscriber, each exactly once (order is checked).
+        assert_eq!(s.ok, 800 * subscribers, "{what}: messages received");
+        let corrected_p99 = s
+            .latency_corrected
+            .as_ref()
+            .unwrap()
+            .get(rpcbench_reports::Percentile::P99)
+            .unwrap();
+        let service_p99 = s.latency_service.get(rpcbench_reports::Percentile::P99).unwrap();
+        assert!(
+            corrected_p99 as f64 >= 0.5 * frozen_for.as_nanos() as f64,
+            "{what}: corrected p99 {corrected_p99} ns does not show a {frozen_for:?} stall"
+        );
+        // The service time (from when each message actually left) does not contain the stall.
+        assert!(
+            (service_p99 as f64) < 0.5 * frozen_for.as_nanos() as f64 && service_p99 < corrected_p99,
+            "{what}: service p99 {service_p99} ns vs corrected {corrected_p99} ns"
+        );
+        let stream = s.stream.as_ref().expect("a stream section");
+        assert_eq!(
+            (stream.kind.as_str(), stream.transport.as_str()),
+            (kind, transport)
+        );
+        assert!(
+            stream.server_cpu_ns_per_message.is_some(),
+            "{what}: server CPU per message"
+        );
+        if kind == "broadcast" {
+            assert_eq!(stream.published, Some(800), "{what}");
+            assert!(stream.slowest_subscriber.is_some());
+        }
+    }
 }

@@ -288,6 +288,9 @@ pub fn merge_loads(inputs: &[(PathBuf, LoadReport)]) -> Result<LoadReport, Merge
             .copied()
             .collect::<Option<Vec<i64>>>()
             .and_then(|v| v.into_iter().max_by_key(|s| s.unsigned_abs())),
+        // The per-message histograms merge like any others; the per-subscriber extremes of a
+        // broadcast do not add up across generators, so the stream section is not carried over.
+        stream: None,
     };
 
     let encode = |h: &Histogram<u64>| {

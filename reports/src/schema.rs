@@ -305,6 +305,34 @@ pub struct LoadSummary {
     /// = late). Measured on the generator's own clock: clock offsets between hosts add to it.
     #[serde(default)]
     pub start_skew_ns: Option<i64>,
+    /// Streaming loads only: per-message figures (`ok` counts messages received, `achieved_rps`
+    /// is messages per second, latencies are per message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamSummary>,
+}
+
+/// What a streaming load measured beyond the per-message histograms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct StreamSummary {
+    /// `feed` (server streaming), `chat` (bidirectional echo) or `broadcast` (1:N).
+    pub kind: String,
+    /// `grpc`, `ws`, `sse` or `ndjson`.
+    pub transport: String,
+    /// Streams (feed, chat) or subscribers (broadcast).
+    pub streams: u32,
+    /// Broadcast: messages published in the measured phase.
+    #[serde(default)]
+    pub published: Option<u64>,
+    /// Broadcast: publish→deliver latency (corrected) of the subscriber with the highest p99.
+    #[serde(default)]
+    pub slowest_subscriber: Option<LatencyStats>,
+    /// Broadcast: the publisher's own call latency (corrected), for reference.
+    #[serde(default)]
+    pub publish_latency: Option<LatencyStats>,
+    /// Server CPU time per message received (per delivered message for a broadcast, publishes
+    /// included), when the server's process was known.
+    #[serde(default)]
+    pub server_cpu_ns_per_message: Option<f64>,
 }
 
 /// A wall-clock interval, Unix nanoseconds, end exclusive.

@@ -185,6 +185,7 @@ pub fn point(spec: &PointSpec) -> PointResult {
                 }),
                 window: None,
                 start_skew_ns: None,
+                stream: None,
             },
             histograms: LoadHistograms {
                 corrected: corrected

@@ -41,6 +41,26 @@ def main() -> int:
     print(f"grpcio {grpc.__version__}: Health SERVING; Fetch {fetched.ByteSize()} B "
           f"({len(fetched.logs.entries)} log entries); Echo identical; Upload digest {summary.digest}; "
           "size 0 -> INVALID_ARGUMENT")
+
+    # Streaming: a feed of exactly `count` numbered messages, a bidirectional chat echo, and a
+    # broadcast room (subscribe, publish, receive).
+    count = 50
+    feed = list(stub.Subscribe(bench_pb2.StreamRequest(shape=bench_pb2.SHAPE_SMALL, size=256, seed=1,
+                                                       count=count, interval_ns=1_000_000), timeout=30))
+    assert [m.seq for m in feed] == list(range(count)), [m.seq for m in feed]
+    assert all(m.payload.HasField("small") for m in feed)
+    sent = [bench_pb2.StreamMessage(seq=i, payload=fetched) for i in range(20)]
+    echoes = list(stub.Chat(iter(sent), timeout=30))
+    assert echoes == sent, "chat echoes differ"
+    room = stub.Subscribe(bench_pb2.StreamRequest(room="peer", count=5), timeout=30)
+    # The subscription is registered once the response headers arrived.
+    room.initial_metadata()
+    acks = [stub.Publish(bench_pb2.PublishRequest(room="peer", message=bench_pb2.StreamMessage(seq=i, payload=fetched)))
+            for i in range(5)]
+    assert all(a.subscribers == 1 for a in acks), acks
+    assert [m.seq for m in room] == list(range(5))
+    print(f"grpcio streaming: Subscribe feed {count} messages in order; Chat {len(echoes)} echoes identical; "
+          "room: 5 published, 5 received")
     return 0
 
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Standard clients against rpcbench servers: curl for REST (JSON and protobuf bodies), the
 # reference gRPC stack (Python grpcio + stubs generated from the published .proto) for gRPC.
+# Streams: curl reading SSE and NDJSON, grpcio server/bidirectional streaming, and a Python
+# WebSocket client (`websockets`).
 # Usage: scripts/peer-check.sh   (builds the release binary; needs curl and python3; installs
-# grpcio into a virtualenv under target/ from PyPI)
+# grpcio and websockets into a virtualenv under target/ from PyPI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q
@@ -10,8 +12,9 @@ BIN=./target/release/rpcbench
 VENV=target/peer-venv
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q grpcio grpcio-tools grpcio-health-checking
 fi
+"$VENV/bin/python" -c 'import grpc, grpc_tools, grpc_health, websockets' 2>/dev/null \
+  || "$VENV/bin/pip" install -q grpcio grpcio-tools grpcio-health-checking websockets
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
@@ -39,6 +42,16 @@ curl -sf -X POST -H 'Content-Type: application/x-protobuf' -H 'Accept: applicati
   --data-binary @target/peer-logs.pb "http://$REST/v1/payloads"; echo
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{"logs":' "http://$REST/v1/echo")
 [ "$code" = 400 ] || { echo "malformed JSON gave $code" >&2; exit 1; }
+
+# Streams read by curl: SSE (one `data:` JSON event per message) and NDJSON, exact counts.
+sse=$(curl -sfN --max-time 20 -H 'Accept: text/event-stream' \
+  "http://$REST/v1/feed/small?size=256&seed=1&count=25&interval_ns=1000000" | grep -c '^data: ')
+[ "$sse" = 25 ] || { echo "SSE feed: $sse events, expected 25" >&2; exit 1; }
+nd=$(curl -sfN --max-time 20 -H 'Accept: application/x-ndjson' \
+  "http://$REST/v1/feed/metrics?size=4096&seed=1&count=25" | grep -c '"payload"')
+[ "$nd" = 25 ] || { echo "NDJSON feed: $nd lines, expected 25" >&2; exit 1; }
+echo "curl: SSE feed 25 events, NDJSON feed 25 lines"
+"$VENV/bin/python" scripts/ws_peer_check.py "$REST"
 
 start rest-proto-h2; REST2=$ADDR
 echo "REST (h2c prior knowledge) at $REST2"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Standard clients against rpcbench servers: curl for REST (JSON and protobuf bodies), the
-# reference gRPC stack (Python grpcio + stubs generated from the published .proto) for gRPC.
+# Standard clients against rpcbench servers: curl for REST (JSON and protobuf bodies), a JSON
+# client that is not serde (Python's json module, scripts/json_peer_check.py), the reference gRPC
+# stack (Python grpcio + stubs generated from the published .proto) for gRPC.
 # Streams: curl reading SSE and NDJSON, grpcio server/bidirectional streaming, and a Python
 # WebSocket client (`websockets`).
 # Usage: scripts/peer-check.sh   (builds the release binary; needs curl and python3; installs
@@ -42,6 +43,7 @@ curl -sf -X POST -H 'Content-Type: application/x-protobuf' -H 'Accept: applicati
   --data-binary @target/peer-logs.pb "http://$REST/v1/payloads"; echo
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{"logs":' "http://$REST/v1/echo")
 [ "$code" = 400 ] || { echo "malformed JSON gave $code" >&2; exit 1; }
+python3 scripts/json_peer_check.py json "$REST"
 
 # Streams read by curl: SSE (one `data:` JSON event per message) and NDJSON, exact counts.
 sse=$(curl -sfN --max-time 20 -H 'Accept: text/event-stream' \

@@ -14,9 +14,10 @@ use std::io::Write as _;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
-use rpcbench::codec_matrix::{self, Case, Mode, Op, Size};
-use rpcbench_proto::pb::{Payload, Shape};
-use rpcbench_proto::{Encoding, ShapeName, Wire};
+use rpcbench::codec_matrix::{self, Case, Mode};
+use rpcbench_model::{CodecOp, Size};
+use rpcbench_proto::pb::Payload;
+use rpcbench_proto::{Codec as _, Encoding, Shape, Wire};
 use rpcbench_reports::schema::{EncodedSize, EncodedSizes, SCHEMA_VERSION, write_json_atomic};
 
 const GZIP_LEVEL: u32 = 6;
@@ -28,9 +29,9 @@ struct Payloads(HashMap<(Shape, u64), Payload>);
 
 impl Payloads {
     fn get(&mut self, shape: Shape, size: Size) -> &Payload {
-        self.0.entry((shape, size.bytes)).or_insert_with(|| {
-            rpcbench_proto::generate(shape, size.bytes, codec_matrix::SEED)
-                .unwrap_or_else(|e| panic!("cannot generate {} {}: {e}", shape.name(), size.label))
+        self.0.entry((shape, size.bytes())).or_insert_with(|| {
+            rpcbench_proto::generate(shape, size.bytes(), codec_matrix::SEED)
+                .unwrap_or_else(|e| panic!("cannot generate {shape} {size}: {e}"))
         })
     }
 }
@@ -60,9 +61,9 @@ fn main() {
                 });
             let msg = payloads.get(case.shape, case.size);
             match case.op {
-                Op::Encode => bench_encode(&mut group, case, msg),
-                Op::Decode => bench_decode(&mut group, case, msg),
-                Op::PopulateEncode => bench_populate_encode(&mut group, case, msg),
+                CodecOp::Encode => bench_encode(&mut group, case, msg),
+                CodecOp::Decode => bench_decode(&mut group, case, msg),
+                CodecOp::PopulateEncode => bench_populate_encode(&mut group, case, msg),
             }
         }
         group.finish();
@@ -75,7 +76,7 @@ fn main() {
 fn bench_encode<M: Wire + PartialEq + Debug>(group: &mut BenchmarkGroup<'_, WallTime>, case: &Case, msg: &M) {
     let bytes = check_round_trip(case, msg);
     group.throughput(Throughput::Bytes(bytes.len() as u64));
-    group.bench_function(BenchmarkId::from_parameter(case.size.label), |b| {
+    group.bench_function(BenchmarkId::from_parameter(case.size), |b| {
         b.iter(|| case.encoding.encode(black_box(msg)))
     });
 }
@@ -85,7 +86,7 @@ fn bench_encode<M: Wire + PartialEq + Debug>(group: &mut BenchmarkGroup<'_, Wall
 fn bench_decode<M: Wire + PartialEq + Debug>(group: &mut BenchmarkGroup<'_, WallTime>, case: &Case, msg: &M) {
     let bytes = check_round_trip(case, msg);
     group.throughput(Throughput::Bytes(bytes.len() as u64));
-    group.bench_function(BenchmarkId::from_parameter(case.size.label), |b| {
+    group.bench_function(BenchmarkId::from_parameter(case.size), |b| {
         b.iter(|| {
             case.encoding
                 .decode::<M>(black_box(&bytes))
@@ -121,7 +122,7 @@ fn bench_populate_encode<M: Wire + Clone + PartialEq + Debug>(
     );
     let bytes = check_round_trip(case, &populated);
     group.throughput(Throughput::Bytes(bytes.len() as u64));
-    group.bench_function(BenchmarkId::from_parameter(case.size.label), |b| {
+    group.bench_function(BenchmarkId::from_parameter(case.size), |b| {
         b.iter(|| {
             let populated = black_box(msg).clone();
             Encoding::Protobuf.encode(&populated)
@@ -166,8 +167,8 @@ fn write_encoded_sizes(payloads: &mut Payloads) {
                 .expect("protobuf encoding cannot fail");
             EncodedSize {
                 shape: shape.name().to_owned(),
-                size_label: size.label.to_owned(),
-                target_size: size.bytes,
+                size_label: size.to_string(),
+                target_size: size.bytes(),
                 json_bytes: json.len() as u64,
                 protobuf_bytes: protobuf.len() as u64,
                 json_gzip_bytes: gzip_len(&json),

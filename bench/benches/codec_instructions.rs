@@ -21,11 +21,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rpcbench_proto::catalogue::ShapeName;
-use rpcbench_proto::pb::{Payload, Shape};
-use rpcbench_proto::{Encoding, generate};
+use rpcbench_model::{BenchId, CodecOp, Size};
+use rpcbench_proto::pb::Payload;
+use rpcbench_proto::{Codec as _, Encoding, Shape, generate};
 use rpcbench_reports::compare::{INSTRUCTIONS_FILE, InstructionCase, InstructionCounts};
-use rpcbench_reports::format::size_label;
 
 /// Seed of every generated input (the same as the criterion codec benches').
 const SEED: u64 = 42;
@@ -47,15 +46,9 @@ const PAYLOADS: [(Shape, u64); 6] = [
     (Shape::Blob, 64 * 1024),
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Encode,
-    Decode,
-}
-
 #[derive(Debug, Clone)]
 struct Case {
-    op: Op,
+    op: CodecOp,
     encoding: Encoding,
     shape: Shape,
     size: u64,
@@ -63,23 +56,20 @@ struct Case {
 
 impl Case {
     fn id(&self) -> String {
-        let op = match self.op {
-            Op::Encode => "encode",
-            Op::Decode => "decode",
-        };
-        format!(
-            "codec/{op}/{}/{}/{}",
-            self.encoding.as_str(),
-            self.shape.name(),
-            size_label(self.size)
-        )
+        BenchId::Codec {
+            op: self.op,
+            encoding: self.encoding,
+            shape: self.shape,
+            size: Size(self.size),
+        }
+        .to_string()
     }
 }
 
 fn cases() -> Vec<Case> {
     let mut v = Vec::new();
     for (shape, size) in PAYLOADS {
-        for op in [Op::Encode, Op::Decode] {
+        for op in [CodecOp::Encode, CodecOp::Decode] {
             for encoding in Encoding::ALL {
                 v.push(Case {
                     op,
@@ -107,10 +97,16 @@ fn prepare(case: &Case) -> Input {
 
 fn run_once(case: &Case, input: &Input) -> usize {
     match case.op {
-        Op::Encode => std::hint::black_box(case.encoding.encode(std::hint::black_box(&input.msg)))
+        CodecOp::Encode => std::hint::black_box(case.encoding.encode(std::hint::black_box(&input.msg)))
             .expect("encode")
             .len(),
-        Op::Decode => {
+        CodecOp::PopulateEncode => {
+            let msg = std::hint::black_box(&input.msg).clone();
+            std::hint::black_box(case.encoding.encode(&msg))
+                .expect("encode")
+                .len()
+        }
+        CodecOp::Decode => {
             let msg: Payload = case
                 .encoding
                 .decode(std::hint::black_box(&input.bytes))

@@ -10,10 +10,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rpcbench::client::{Call, Client, WireCounters};
-use rpcbench::run::size_label;
-use rpcbench_proto::catalogue::ShapeName;
-use rpcbench_proto::pb::Shape;
-use rpcbench_reports::Rpc;
+use rpcbench_model::{BenchId, Rpc, Shape, Size};
 use rpcbench_servers::{Server, ServerSettings, Variant};
 
 /// (rpc, shape, size): a small payload for every RPC, and a large one where sizes matter.
@@ -65,8 +62,13 @@ fn roundtrip(c: &mut Criterion) {
             let reply = client_rt.block_on(client.call(&call)).expect("first call");
             call.check(&reply)
                 .unwrap_or_else(|e| panic!("{variant} {rpc:?}: {e}"));
-            let group_name = format!("rtt/{variant}/{}/{}", rpc.as_str(), shape.name());
-            let mut group = c.benchmark_group(group_name);
+            let id = BenchId::RoundTrip {
+                variant,
+                rpc,
+                shape,
+                size: Size(size),
+            };
+            let mut group = c.benchmark_group(id.group());
             group.throughput(Throughput::Bytes(size));
             if quick() {
                 group
@@ -80,7 +82,7 @@ fn roundtrip(c: &mut Criterion) {
             group.sample_size(if quick() { 20 } else { 50 });
             let client = &mut client;
             let call = &call;
-            group.bench_function(BenchmarkId::from_parameter(size_label(size)), |b| {
+            group.bench_function(BenchmarkId::from_parameter(id.size()), |b| {
                 b.iter(|| {
                     let reply = client_rt.block_on(client.call(call)).expect("call");
                     std::hint::black_box(reply);

@@ -5,9 +5,8 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 use crate::stream_client::{StreamKind, Transport};
-use clap::{Parser, Subcommand, ValueEnum};
-use rpcbench_proto::pb::Shape;
-use rpcbench_reports::Rpc;
+use clap::{Parser, Subcommand};
+use rpcbench_model::{Rpc, Shape};
 use rpcbench_servers::{ServerSettings, Variant};
 
 /// rpcbench: is gRPC (HTTP/2 + protobuf) really "up to 8x faster" than REST (HTTP/1.1 + JSON)?
@@ -139,57 +138,6 @@ pub struct ServeArgs {
     pub settings: ServerSettings,
 }
 
-/// The RPC a load sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RpcArg {
-    /// POST /v1/echo | Bench/Echo: the payload goes both ways
-    Echo,
-    /// GET /v1/payloads/{shape} | Bench/Fetch: the server encodes a cached payload
-    Fetch,
-    /// POST /v1/payloads | Bench/Upload: the server decodes and digests the payload
-    Upload,
-}
-
-impl From<RpcArg> for Rpc {
-    fn from(r: RpcArg) -> Rpc {
-        match r {
-            RpcArg::Echo => Rpc::Echo,
-            RpcArg::Fetch => Rpc::Fetch,
-            RpcArg::Upload => Rpc::Upload,
-        }
-    }
-}
-
-/// A payload shape of the catalogue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ShapeArg {
-    /// one flat record of scalars and short strings (per-call overhead)
-    Small,
-    /// access-log records (strings)
-    Logs,
-    /// triangles of float vectors (float formatting)
-    Mesh,
-    /// deep records with enums, optionals, maps
-    Nested,
-    /// integer time series (varints vs decimal text)
-    Metrics,
-    /// one large bytes field (base64 vs raw)
-    Blob,
-}
-
-impl From<ShapeArg> for Shape {
-    fn from(s: ShapeArg) -> Shape {
-        match s {
-            ShapeArg::Small => Shape::Small,
-            ShapeArg::Logs => Shape::Logs,
-            ShapeArg::Mesh => Shape::Mesh,
-            ShapeArg::Nested => Shape::Nested,
-            ShapeArg::Metrics => Shape::Metrics,
-            ShapeArg::Blob => Shape::Blob,
-        }
-    }
-}
-
 #[derive(Debug, clap::Args)]
 pub struct LoadArgs {
     /// Variant the target serves (decides protocol and encoding of the client)
@@ -202,11 +150,11 @@ pub struct LoadArgs {
 
     /// RPC to call
     #[arg(long, value_enum, default_value = "echo", help_heading = "Workload")]
-    pub rpc: RpcArg,
+    pub rpc: Rpc,
 
     /// Payload shape
     #[arg(long, value_enum, default_value = "small", help_heading = "Workload")]
-    pub shape: ShapeArg,
+    pub shape: Shape,
 
     /// Target protobuf-encoded payload size in bytes
     #[arg(long, default_value_t = 256, help_heading = "Workload")]

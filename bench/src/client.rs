@@ -20,9 +20,8 @@ use http::{HeaderValue, Method, Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use rpcbench_proto::Encoding;
-use rpcbench_proto::catalogue::ShapeName;
-use rpcbench_proto::pb::{FetchRequest, Payload, Shape, UploadSummary};
+use rpcbench_proto::pb::{self, FetchRequest, Payload, UploadSummary};
+use rpcbench_proto::{Codec as _, Encoding, Shape, catalogue};
 use rpcbench_reports::{ErrorKind, Rpc};
 use rpcbench_servers::{HttpVersion, ServerSettings, Stack, Variant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -267,7 +266,7 @@ impl Call {
             ),
             Rpc::Fetch => {
                 let req = FetchRequest {
-                    shape: shape as i32,
+                    shape: pb::Shape::from(shape) as i32,
                     size,
                     seed,
                 };
@@ -318,7 +317,7 @@ impl Call {
                 } else {
                     Err(ClientError::WrongAnswer(format!(
                         "{} returned a different payload ({} records, expected {})",
-                        self.rpc.as_str(),
+                        self.rpc.name(),
                         rpcbench_proto::catalogue::records_of(got),
                         rpcbench_proto::catalogue::records_of(want)
                     )))
@@ -703,5 +702,5 @@ fn http_ok(status: StatusCode) -> Result<(), ClientError> {
 
 /// Parses a shape name for CLI and scenario inputs.
 pub fn parse_shape(name: &str) -> Result<Shape, String> {
-    Shape::parse(name).map_err(|e| e.to_string())
+    catalogue::parse_shape(name).map_err(|e| e.to_string())
 }

@@ -8,12 +8,12 @@
 //! `codec/encode/json/mesh/16KiB`. The criterion group is everything but the size, so
 //! `cargo bench --bench codec -- codec/decode/json/mesh` runs one group.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rpcbench_proto::pb::Shape;
-use rpcbench_proto::{Encoding, ShapeName};
+use rpcbench_model::{BenchId, CodecOp, Size};
+use rpcbench_proto::catalogue::max_size;
+use rpcbench_proto::{Encoding, Shape};
 
 /// Seed of every generated input; changing it changes every result.
 pub const SEED: u64 = 42;
@@ -21,78 +21,18 @@ pub const SEED: u64 = 42;
 /// Environment variable that selects [`Mode::Quick`] when set to `1` (or `true`).
 pub const QUICK_ENV: &str = "RPCBENCH_QUICK";
 
-/// What one case measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Op {
-    /// Message → bytes, through `Encoding::encode` (allocation of the output buffer included).
-    Encode,
-    /// Bytes → owned message, through `Encoding::decode` (dropping the message included).
-    Decode,
-    /// Protobuf only: deep-clone the message, then encode it. prost messages are their own
-    /// types, so an application holding plain domain data must first build them (allocating
-    /// every string and vec); serde serializes the application's struct directly, so JSON has
-    /// no such step. This is the fair comparison against JSON `encode`.
-    PopulateEncode,
-}
-
-impl Op {
-    pub const ALL: [Op; 3] = [Op::Encode, Op::Decode, Op::PopulateEncode];
-
-    /// Stable name, as used in ids.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Op::Encode => "encode",
-            Op::Decode => "decode",
-            Op::PopulateEncode => "populate_encode",
-        }
-    }
-
-    /// Whether this operation exists for `encoding` (`populate_encode` is protobuf only).
-    pub fn applies_to(self, encoding: Encoding) -> bool {
-        self != Op::PopulateEncode || encoding == Encoding::Protobuf
-    }
-}
-
-impl fmt::Display for Op {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A target payload size (protobuf bytes) with its id label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Size {
-    pub bytes: u64,
-    pub label: &'static str,
-}
-
 /// Every size the codec suite knows, smallest first.
 pub const SIZES: [Size; 5] = [
-    Size {
-        bytes: 128,
-        label: "128B",
-    },
-    Size {
-        bytes: 1024,
-        label: "1KiB",
-    },
-    Size {
-        bytes: 16 * 1024,
-        label: "16KiB",
-    },
-    Size {
-        bytes: 256 * 1024,
-        label: "256KiB",
-    },
-    Size {
-        bytes: 1024 * 1024,
-        label: "1MiB",
-    },
+    Size(128),
+    Size(1024),
+    Size(16 * 1024),
+    Size(256 * 1024),
+    Size(1024 * 1024),
 ];
 
 /// Sizes the catalogue can generate for `shape` (`small` stops at its own limit).
 pub fn sizes_for(shape: Shape) -> impl Iterator<Item = Size> {
-    SIZES.into_iter().filter(move |s| s.bytes <= shape.max_size())
+    SIZES.into_iter().filter(move |s| s.bytes() <= max_size(shape))
 }
 
 /// Criterion timing for one case, kept free of criterion types so this module stays a plain
@@ -146,7 +86,7 @@ impl Mode {
             .filter(|s| match self {
                 Mode::Full => true,
                 Mode::Quick => {
-                    matches!(s.label, "1KiB" | "16KiB") || (shape == Shape::Small && s.label == "128B")
+                    matches!(s.bytes(), 1024 | 16384) || (shape == Shape::Small && s.bytes() == 128)
                 }
             })
             .collect()
@@ -155,7 +95,7 @@ impl Mode {
     /// Timing for one case. Large payloads take milliseconds per iteration, so they get fewer,
     /// flat samples.
     pub fn timing(self, size: Size) -> Timing {
-        let large = size.bytes >= 256 * 1024;
+        let large = size.bytes() >= 256 * 1024;
         match self {
             Mode::Full => Timing {
                 warm_up: Duration::from_millis(1000),
@@ -178,28 +118,37 @@ impl Mode {
 /// One benchmark: an operation on one encoding of one catalogue payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Case {
-    pub op: Op,
+    pub op: CodecOp,
     pub encoding: Encoding,
     pub shape: Shape,
     pub size: Size,
 }
 
 impl Case {
+    pub fn bench_id(&self) -> BenchId {
+        BenchId::Codec {
+            op: self.op,
+            encoding: self.encoding,
+            shape: self.shape,
+            size: self.size,
+        }
+    }
+
     /// Criterion group: `codec/<op>/<encoding>/<shape>`.
     pub fn group(&self) -> String {
-        format!("codec/{}/{}/{}", self.op, self.encoding, self.shape.name())
+        self.bench_id().group()
     }
 
     /// Full id: `codec/<op>/<encoding>/<shape>/<size>` (criterion's `full_id`).
     pub fn id(&self) -> String {
-        format!("{}/{}", self.group(), self.size.label)
+        self.bench_id().to_string()
     }
 }
 
 /// Every case of `mode`, ordered so that each criterion group's cases are contiguous.
 pub fn cases(mode: Mode) -> Vec<Case> {
     let mut out = Vec::new();
-    for op in Op::ALL {
+    for op in CodecOp::ALL {
         for encoding in Encoding::ALL.into_iter().filter(|e| op.applies_to(*e)) {
             for shape in Shape::ALL {
                 for size in mode.sizes(shape) {
@@ -270,7 +219,7 @@ mod tests {
             let cases = cases(mode);
             for shape in Shape::ALL {
                 for encoding in Encoding::ALL {
-                    for op in Op::ALL {
+                    for op in CodecOp::ALL {
                         let n = cases
                             .iter()
                             .filter(|c| (c.shape, c.encoding, c.op) == (shape, encoding, op))
@@ -281,7 +230,7 @@ mod tests {
                             0
                         };
                         assert!(
-                            want > 0 || op == Op::PopulateEncode,
+                            want > 0 || op == CodecOp::PopulateEncode,
                             "{mode:?} has no sizes for {}",
                             shape.name()
                         );
@@ -292,7 +241,7 @@ mod tests {
             assert!(
                 cases
                     .iter()
-                    .all(|c| c.op != Op::PopulateEncode || c.encoding == Encoding::Protobuf)
+                    .all(|c| c.op != CodecOp::PopulateEncode || c.encoding == Encoding::Protobuf)
             );
         }
     }
@@ -308,23 +257,15 @@ mod tests {
 
     #[test]
     fn ids_follow_the_format() {
-        let ops: Vec<_> = Op::ALL.map(Op::as_str).into();
-        let encodings: Vec<_> = Encoding::ALL.map(Encoding::as_str).into();
-        let shapes: Vec<_> = Shape::ALL.map(|s| s.name()).into();
-        let labels: Vec<_> = SIZES.map(|s| s.label).into();
         for mode in MODES {
-            for id in ids(mode) {
-                let parts: Vec<&str> = id.split('/').collect();
-                assert_eq!(parts.len(), 5, "{id}");
-                assert_eq!(parts[0], "codec", "{id}");
-                assert!(ops.contains(&parts[1]), "{id}");
-                assert!(encodings.contains(&parts[2]), "{id}");
-                assert!(shapes.contains(&parts[3]), "{id}");
-                assert!(labels.contains(&parts[4]), "{id}");
+            for case in cases(mode) {
+                let id: BenchId = case.id().parse().unwrap();
+                assert_eq!(id, case.bench_id());
+                assert!(SIZES.contains(&id.size()), "{id}");
             }
         }
         let mesh = Case {
-            op: Op::Encode,
+            op: CodecOp::Encode,
             encoding: Encoding::Json,
             shape: Shape::Mesh,
             size: SIZES[2],
@@ -350,7 +291,7 @@ mod tests {
 
     #[test]
     fn sizes_per_mode() {
-        let labels = |mode: Mode, shape| mode.sizes(shape).iter().map(|s| s.label).collect::<Vec<_>>();
+        let labels = |mode: Mode, shape| mode.sizes(shape).iter().map(Size::to_string).collect::<Vec<_>>();
         assert_eq!(
             labels(Mode::Full, Shape::Mesh),
             ["128B", "1KiB", "16KiB", "256KiB", "1MiB"]
@@ -359,7 +300,7 @@ mod tests {
         assert_eq!(labels(Mode::Quick, Shape::Blob), ["1KiB", "16KiB"]);
         assert_eq!(labels(Mode::Quick, Shape::Small), ["128B", "1KiB"]);
         for (shape, size) in size_points() {
-            assert!(size.bytes <= shape.max_size());
+            assert!(size.bytes() <= max_size(shape));
         }
         assert_eq!(size_points().len(), 2 + 5 * 5);
         // 27 (shape, size) points × (encode + decode for 4 encodings + populate_encode).

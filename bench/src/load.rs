@@ -32,7 +32,8 @@ use rpcbench_reports::{
 };
 use rpcbench_servers::{HttpVersion, ServerSettings, Variant};
 
-use rpcbench_proto::pb::{Payload, Shape};
+use rpcbench_proto::Shape;
+use rpcbench_proto::pb::Payload;
 use rpcbench_reports::StreamSummary;
 
 use crate::client::{Call, Client, ClientError, WireCounters};

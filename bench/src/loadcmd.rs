@@ -6,9 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
-use rpcbench_proto::pb::Shape;
 use rpcbench_reports::{
-    EncodedHistogram, LoadConfig, LoadHistograms, LoadMode, LoadReport, LoadSummary, Percentile, Rpc,
+    EncodedHistogram, LoadConfig, LoadHistograms, LoadMode, LoadReport, LoadSummary, Percentile,
     SCHEMA_VERSION, Workload, hgrm, write_atomic, write_json_atomic,
 };
 
@@ -37,7 +36,7 @@ pub fn parse_target(target: &str) -> anyhow::Result<SocketAddr> {
 /// The config record of a load.
 pub fn load_config(spec: &LoadSpec, target: &str, workload: Workload) -> LoadConfig {
     LoadConfig {
-        variant: spec.variant.id().into(),
+        variant: spec.variant.name().into(),
         target: target.into(),
         workload,
         mode: match spec.pacing {
@@ -103,7 +102,7 @@ pub fn render_summary(config: &LoadConfig, s: &LoadSummary) -> String {
         out,
         "rpcbench load: {} {} {} {} B (seed {})",
         config.variant,
-        w.rpc.as_str(),
+        w.rpc.name(),
         w.shape,
         w.size,
         w.seed
@@ -260,8 +259,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
         None => None,
     };
     let addr = parse_target(&args.target)?;
-    let shape: Shape = args.shape.into();
-    let rpc: Rpc = args.rpc.into();
+    let (shape, rpc) = (args.shape, args.rpc);
     if let Some(rate) = args.rate
         && !(rate.is_finite() && rate > 0.0 && rate <= 10_000_000.0)
     {
@@ -320,7 +318,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
     };
     let workload = Workload {
         rpc,
-        shape: args.shape.to_possible_value_name(),
+        shape: args.shape.name().into(),
         size: args.size,
         seed: args.seed,
     };
@@ -396,16 +394,4 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
 /// A progress line only for humans: stderr is a terminal and this is not CI.
 fn show_progress() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
-}
-
-trait PossibleValueName {
-    fn to_possible_value_name(&self) -> String;
-}
-
-impl<T: clap::ValueEnum> PossibleValueName for T {
-    fn to_possible_value_name(&self) -> String {
-        self.to_possible_value()
-            .map(|v| v.get_name().to_owned())
-            .unwrap_or_default()
-    }
 }

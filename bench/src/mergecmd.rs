@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use rpcbench_model::{PointId, Size, UnknownName};
 use rpcbench_reports::merge::{MergeError, MergeRecord, merge_loads};
 use rpcbench_reports::{
     LoadMode, LoadReport, PointKind, PointResult, RunResults, SchemaError, ServerStats, hgrm, read_json,
@@ -33,6 +34,8 @@ enum MergeCmdError {
     Read(SchemaError),
     #[error(transparent)]
     Merge(#[from] MergeError),
+    #[error("the inputs name {0}")]
+    Vocabulary(#[from] UnknownName),
     #[error(transparent)]
     Write(SchemaError),
 }
@@ -64,7 +67,16 @@ fn run_inner(args: &MergeArgs) -> Result<String, MergeCmdError> {
         .map_err(MergeCmdError::Read)?;
     let merged = merge_loads(&inputs)?;
     let record = merged.merge.clone().expect("merge_loads records the merge");
-    write_run_dir(&args.output, merged.clone(), &record).map_err(MergeCmdError::Write)?;
+    let w = &merged.config.workload;
+    let id = PointId {
+        variant: merged.config.variant.parse()?,
+        rpc: w.rpc,
+        shape: w.shape.parse()?,
+        size: Size(w.size),
+        load: crate::run::load_label(&point_kind(&merged)),
+        repetition: 0,
+    };
+    write_run_dir(&args.output, id, merged.clone(), &record).map_err(MergeCmdError::Write)?;
     Ok(render(&args.output, &merged, &record))
 }
 
@@ -90,17 +102,15 @@ fn describe(record: &MergeRecord) -> String {
 }
 
 /// Writes `dir/results.json` (a run with the merged point) and its `.hgrm`.
-fn write_run_dir(dir: &Path, merged: LoadReport, record: &MergeRecord) -> Result<(), SchemaError> {
+fn write_run_dir(
+    dir: &Path,
+    id: PointId,
+    merged: LoadReport,
+    record: &MergeRecord,
+) -> Result<(), SchemaError> {
     let kind = point_kind(&merged);
+    let id = id.to_string();
     let w = &merged.config.workload;
-    let id = format!(
-        "{}/{}/{}/{}/{}/rep0",
-        merged.config.variant,
-        w.rpc.as_str(),
-        w.shape,
-        crate::run::size_label(w.size),
-        crate::run::point_label(&kind)
-    );
     let hgrm_file = format!("hgrm/{}.hgrm", id.replace('/', "_"));
     let latency = merged
         .histograms

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use rpcbench_proto::catalogue::ShapeName;
-use rpcbench_proto::pb::Shape;
+use rpcbench_model::{LoadLabel, PointId, Size};
+use rpcbench_proto::catalogue;
 use rpcbench_reports::{
     LatencyStats, LoadReport, Percentile, PhysicalFloor, PointKind, PointResult, Provenance, RunResults,
     SCHEMA_VERSION, ServerStats, Workload, write_atomic, write_json_atomic,
@@ -96,23 +96,12 @@ pub fn measure_floor(server_cpus: Option<&[usize]>, round_trips: u32) -> std::io
     })
 }
 
-/// `256B`, `16KiB`, `1MiB`: the size labels of ids and file names.
-pub fn size_label(size: u64) -> String {
-    if size >= 1 << 20 && size.is_multiple_of(1 << 20) {
-        format!("{}MiB", size >> 20)
-    } else if size >= 1024 && size.is_multiple_of(1024) {
-        format!("{}KiB", size >> 10)
-    } else {
-        format!("{size}B")
-    }
-}
-
-/// The point-kind part of a point id: `max`, `rate-1000`, `sweep-50pct`.
-pub fn point_label(kind: &PointKind) -> String {
+/// The load part of a point id: `max`, `rate-1000`, `sweep-50pct`.
+pub fn load_label(kind: &PointKind) -> LoadLabel {
     match kind {
-        PointKind::MaxThroughput => "max".into(),
-        PointKind::FixedRate { rate_rps } => format!("rate-{rate_rps:.0}"),
-        PointKind::Sweep { fraction, .. } => format!("sweep-{:.0}pct", fraction * 100.0),
+        PointKind::MaxThroughput => LoadLabel::Max,
+        PointKind::FixedRate { rate_rps } => LoadLabel::rate(*rate_rps),
+        PointKind::Sweep { fraction, .. } => LoadLabel::sweep(*fraction),
     }
 }
 
@@ -379,13 +368,16 @@ async fn measure(
         bail!("interrupted (Ctrl-C)");
     }
     let s = &ctx.opts.scenario;
-    let id = format!(
-        "{variant}/{}/{}/{}/{}/rep{rep}",
-        w.rpc.as_str(),
-        w.shape,
-        size_label(w.size),
-        point_label(&kind)
-    );
+    let shape = catalogue::parse_shape(&w.shape)?;
+    let id = PointId {
+        variant,
+        rpc: w.rpc,
+        shape,
+        size: Size(w.size),
+        load: load_label(&kind),
+        repetition: rep,
+    }
+    .to_string();
     ctx.done += 1;
     let server = servers
         .procs
@@ -398,7 +390,6 @@ async fn measure(
         ctx.save()?;
         return Ok(None);
     }
-    let shape = Shape::parse(&w.shape)?;
     let call = Call::new(variant, w.rpc, shape, w.size, w.seed)?;
     let spec = LoadSpec {
         variant,
@@ -462,7 +453,7 @@ async fn measure(
     });
     let point = PointResult {
         id: id.clone(),
-        variant: variant.id().into(),
+        variant: variant.name().into(),
         workload,
         point: kind,
         repetition: rep,

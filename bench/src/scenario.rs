@@ -4,8 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rpcbench_proto::catalogue::ShapeName;
-use rpcbench_proto::pb::Shape;
+use rpcbench_proto::catalogue;
 use rpcbench_reports::Rpc;
 use rpcbench_servers::Variant;
 use serde::{Deserialize, Serialize};
@@ -224,14 +223,14 @@ impl Scenario {
         if self.variants.is_empty() {
             Variant::ALL.to_vec()
         } else {
-            self.variants.iter().filter_map(|v| Variant::from_id(v)).collect()
+            self.variants.iter().filter_map(|v| v.parse().ok()).collect()
         }
     }
 
     /// Checks values a TOML type check cannot.
     pub fn validate(&self) -> Result<(), String> {
         for v in &self.variants {
-            if Variant::from_id(v).is_none() {
+            if v.parse::<Variant>().is_err() {
                 return Err(format!("variants: unknown variant {v:?}"));
             }
         }
@@ -251,7 +250,7 @@ impl Scenario {
             return Err("workloads: at least one is needed".into());
         }
         for (i, w) in self.workloads.iter().enumerate() {
-            let shape = Shape::parse(&w.shape).map_err(|e| format!("workloads[{i}].shape: {e}"))?;
+            let shape = catalogue::parse_shape(&w.shape).map_err(|e| format!("workloads[{i}].shape: {e}"))?;
             rpcbench_proto::catalogue::validate(shape, w.size)
                 .map_err(|e| format!("workloads[{i}].size: {e}"))?;
         }

@@ -34,7 +34,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let server = Server::bind(args.variant, args.addr, &args.settings).await?;
         tracing::info!(variant = %args.variant, addr = %server.local_addr(), worker_threads = threads, "serving");
-        let line = serde_json::to_string(&ReadyLine { variant: args.variant.id().into(), addr: server.local_addr() })?;
+        let line = serde_json::to_string(&ReadyLine { variant: args.variant.name().into(), addr: server.local_addr() })?;
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{line}").and_then(|()| stdout.flush()).context("cannot write the ready line")?;
         drop(stdout);

@@ -71,7 +71,7 @@ impl ServerProcess {
     ) -> Result<ServerProcess, ProcessError> {
         let mut command = Command::new(exe);
         command
-            .args(["serve", "--variant", variant.id(), "--addr", &addr.to_string()])
+            .args(["serve", "--variant", variant.name(), "--addr", &addr.to_string()])
             .args(extra)
             .env(
                 "RUST_LOG",
@@ -121,7 +121,7 @@ impl ServerProcess {
             line: line.clone(),
             reason: e.to_string(),
         })?;
-        if ready.variant != variant.id() {
+        if ready.variant != variant.name() {
             return Err(ProcessError::BadReadyLine {
                 variant,
                 line,

@@ -13,9 +13,8 @@ use futures_util::{SinkExt, StreamExt};
 use http::uri::PathAndQuery;
 use http::{HeaderValue, Method};
 use http_body_util::BodyExt;
-use rpcbench_proto::Encoding;
-use rpcbench_proto::catalogue::ShapeName;
-use rpcbench_proto::pb::{Payload, PublishAck, PublishRequest, Shape, StreamMessage, StreamRequest};
+use rpcbench_proto::pb::{self, Payload, PublishAck, PublishRequest, StreamMessage, StreamRequest};
+use rpcbench_proto::{Codec as _, Encoding, Shape};
 use rpcbench_servers::{HttpVersion, ServerSettings, Stack, Variant};
 use tokio::sync::mpsc;
 use tokio_tungstenite::WebSocketStream;
@@ -151,13 +150,16 @@ impl std::fmt::Debug for MessageStream {
 fn rest_path(target: &Target, transport: Transport, encoding: Encoding) -> String {
     let ws = if transport == Transport::Ws { "/ws" } else { "" };
     let enc = if transport == Transport::Ws {
-        format!("&encoding={}", encoding.as_str())
+        format!("&encoding={}", encoding.name())
     } else {
         String::new()
     };
     match target {
         Target::Subscribe(r) if r.room.is_empty() => {
-            let shape = Shape::try_from(r.shape).map_or("unspecified", |s| s.name());
+            let shape = pb::Shape::try_from(r.shape)
+                .ok()
+                .and_then(|s| Shape::try_from(s).ok())
+                .map_or("unspecified", Shape::name);
             format!(
                 "/v1{ws}/feed/{shape}?size={}&seed={}&count={}&interval_ns={}{enc}",
                 r.size, r.seed, r.count, r.interval_ns
@@ -560,7 +562,7 @@ impl Publisher {
 /// A feed request: `count` messages of `(shape, size, seed)`, one every `interval_ns`.
 pub fn feed_request(shape: Shape, size: u64, seed: u64, count: u64, interval_ns: u64) -> StreamRequest {
     StreamRequest {
-        shape: shape as i32,
+        shape: pb::Shape::from(shape) as i32,
         size,
         seed,
         count,

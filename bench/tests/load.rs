@@ -25,7 +25,7 @@ fn load(args: &[&str]) -> Output {
 
 /// `rpcbench load --variant V --target T ARGS...`.
 fn load_on(variant: Variant, target: &str, args: &[&str]) -> Output {
-    let mut all = vec!["--variant", variant.id(), "--target", target];
+    let mut all = vec!["--variant", variant.name(), "--target", target];
     all.extend_from_slice(args);
     load(&all)
 }
@@ -144,9 +144,9 @@ fn closed_loop_on_every_variant() {
         );
         assert!(report.summary.wire.as_ref().unwrap().request_bytes_per_request > 1000.0);
         assert!(report.summary.client_cpu_ns_per_request.unwrap() > 0.0);
-        assert_eq!(report.config.variant, variant.id());
-        assert_ordered(&report, variant.id());
-        assert_histograms_round_trip(&report, variant.id());
+        assert_eq!(report.config.variant, variant.name());
+        assert_ordered(&report, variant.name());
+        assert_histograms_round_trip(&report, variant.name());
         let rows = hgrm::parse_rows(&std::fs::read_to_string(&hgrm_path).unwrap());
         assert_eq!(
             rows.iter().map(|r| r.2).sum::<u64>(),
@@ -214,8 +214,8 @@ fn open_loop_on_every_variant() {
             "{variant}: {} checked",
             s.checked
         );
-        assert_ordered(&report, variant.id());
-        assert_histograms_round_trip(&report, variant.id());
+        assert_ordered(&report, variant.name());
+        assert_histograms_round_trip(&report, variant.name());
         // Corrected latency includes everything the uncorrected one does, plus the lag.
         let corrected = s.latency_corrected.as_ref().unwrap();
         assert!(corrected.get(Percentile::Max) >= s.latency_service.get(Percentile::Max));

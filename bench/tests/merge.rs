@@ -45,7 +45,7 @@ fn two_generators(dir: &Path, variant: Variant, target: &str, rate: &str) -> Vec
     let children: Vec<_> = files
         .iter()
         .map(|f| {
-            rpcbench(&["load", "--variant", variant.id(), "--target", target])
+            rpcbench(&["load", "--variant", variant.name(), "--target", target])
                 .args(["--rate", rate, "--duration", "1500ms", "--warmup", "300ms"])
                 .args(["--start-at", &start, "--json"])
                 .arg(f)

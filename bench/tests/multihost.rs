@@ -84,7 +84,7 @@ fn two_generators_in_two_namespaces_drive_one_server_in_a_third() {
         .zip(&files)
         .map(|(ns, file)| {
             let mut cmd = Command::new(exe());
-            cmd.args(["load", "--variant", variant.id(), "--target", &target])
+            cmd.args(["load", "--variant", variant.name(), "--target", &target])
                 .args(["--rate", "300", "--duration", "2s", "--warmup", "300ms"])
                 .args(["--start-at", &start, "--json"])
                 .arg(file)

@@ -126,7 +126,7 @@ fn a_run_writes_valid_results_and_leaves_nothing_behind() {
         let rates: Vec<f64> = results
             .points
             .iter()
-            .filter(|p| p.workload.rpc.as_str() == w)
+            .filter(|p| p.workload.rpc.name() == w)
             .filter_map(|p| match p.point {
                 PointKind::FixedRate { rate_rps } => Some(rate_rps),
                 _ => None,

@@ -15,7 +15,8 @@ use rpcbench::server_process::ServerProcess;
 use rpcbench::stream_client::{
     MessageStream, Publisher, StreamKind, Target, Transport, feed_request, room_request,
 };
-use rpcbench_proto::pb::{Payload, Shape, StreamMessage};
+use rpcbench_proto::Shape;
+use rpcbench_proto::pb::{Payload, StreamMessage};
 use rpcbench_servers::{ServerSettings, Variant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -349,7 +350,7 @@ fn stream_load(
     let target = format!("http://{}", server.addr());
     let pid = server.pid().unwrap().to_string();
     std::process::Command::new(exe())
-        .args(["load", "--variant", server.variant().id(), "--target", &target])
+        .args(["load", "--variant", server.variant().name(), "--target", &target])
         .args(["--stream", kind, "--transport", transport, "--server-pid", &pid])
         .args(extra)
         .arg("--json")

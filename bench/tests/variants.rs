@@ -12,9 +12,9 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rpcbench::client::{Call, Client, ClientError, Reply, WireCounters, health_check};
 use rpcbench::server_process::ServerProcess;
-use rpcbench_proto::catalogue::ShapeName;
-use rpcbench_proto::pb::Shape;
-use rpcbench_reports::Rpc;
+use rpcbench_model::{Rpc, Shape};
+use rpcbench_proto::catalogue::max_size;
+use rpcbench_proto::{Codec as _, pb};
 use rpcbench_servers::{HttpVersion, ServerSettings, Stack, Variant};
 
 fn exe() -> &'static Path {
@@ -25,7 +25,7 @@ fn exe() -> &'static Path {
 fn sizes(shape: Shape) -> Vec<u64> {
     [150, 1000, 4096, 100_000]
         .into_iter()
-        .filter(|s| *s <= shape.max_size())
+        .filter(|s| *s <= max_size(shape))
         .collect()
 }
 
@@ -62,7 +62,7 @@ async fn digests_of(variant: Variant) -> BTreeMap<String, u64> {
                     Reply::Payload(p) => rpcbench_proto::summarize(&p).digest,
                     Reply::Summary(s) => s.digest,
                 };
-                out.insert(format!("{}/{}/{size}", rpc.as_str(), shape.name()), digest);
+                out.insert(format!("{}/{}/{size}", rpc.name(), shape.name()), digest);
             }
         }
     }
@@ -397,12 +397,12 @@ async fn grpc_bad_input_is_refused_with_the_right_codes() {
             ),
             (
                 "size 0",
-                fetch(Shape::Logs, 10).with_body(fetch_req(Shape::Logs as i32, 0)),
+                fetch(Shape::Logs, 10).with_body(fetch_req(pb::Shape::Logs as i32, 0)),
                 Code::InvalidArgument,
             ),
             (
                 "size over the limit",
-                fetch(Shape::Logs, 10).with_body(fetch_req(Shape::Logs as i32, LIMIT + 1)),
+                fetch(Shape::Logs, 10).with_body(fetch_req(pb::Shape::Logs as i32, LIMIT + 1)),
                 Code::InvalidArgument,
             ),
         ];

@@ -12,8 +12,9 @@ use prost::encoding::encoded_len_varint;
 
 use crate::pb::{
     self, Account, Address, Blob, LineItem, LogEntry, Logs, Mesh, Metrics, Nested, Order, Payload, Series,
-    Shape, Small, Triangle, Vector3, payload::Body,
+    Small, Triangle, Vector3, payload::Body,
 };
+pub use rpcbench_model::Shape;
 
 /// Largest target size the catalogue generates (the servers apply their own, smaller limit).
 pub const MAX_SIZE: u64 = 64 * 1024 * 1024;
@@ -37,54 +38,51 @@ pub enum CatalogueError {
     },
 }
 
-/// Lowercase names of the shapes, as used in routes, ids and the CLI.
-pub trait ShapeName: Sized {
-    const ALL: [Self; 6];
-    fn name(self) -> &'static str;
-    fn parse(name: &str) -> Result<Self, CatalogueError>;
-    /// Largest target size this shape accepts.
-    fn max_size(self) -> u64;
+/// Largest target size `shape` accepts.
+pub fn max_size(shape: Shape) -> u64 {
+    match shape {
+        Shape::Small => SMALL_MAX_SIZE,
+        Shape::Logs | Shape::Mesh | Shape::Nested | Shape::Metrics | Shape::Blob => MAX_SIZE,
+    }
 }
 
-impl ShapeName for Shape {
-    const ALL: [Shape; 6] = [
-        Shape::Small,
-        Shape::Logs,
-        Shape::Mesh,
-        Shape::Nested,
-        Shape::Metrics,
-        Shape::Blob,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            Shape::Unspecified => "unspecified",
-            Shape::Small => "small",
-            Shape::Logs => "logs",
-            Shape::Mesh => "mesh",
-            Shape::Nested => "nested",
-            Shape::Metrics => "metrics",
-            Shape::Blob => "blob",
+impl From<Shape> for pb::Shape {
+    fn from(shape: Shape) -> pb::Shape {
+        match shape {
+            Shape::Small => pb::Shape::Small,
+            Shape::Logs => pb::Shape::Logs,
+            Shape::Mesh => pb::Shape::Mesh,
+            Shape::Nested => pb::Shape::Nested,
+            Shape::Metrics => pb::Shape::Metrics,
+            Shape::Blob => pb::Shape::Blob,
         }
     }
+}
 
-    fn parse(name: &str) -> Result<Shape, CatalogueError> {
-        Shape::ALL
-            .into_iter()
-            .find(|s| s.name() == name)
-            .ok_or_else(|| CatalogueError::UnknownShape(name.to_owned()))
+impl TryFrom<pb::Shape> for Shape {
+    type Error = CatalogueError;
+    fn try_from(shape: pb::Shape) -> Result<Shape, CatalogueError> {
+        Ok(match shape {
+            pb::Shape::Unspecified => return Err(CatalogueError::UnspecifiedShape),
+            pb::Shape::Small => Shape::Small,
+            pb::Shape::Logs => Shape::Logs,
+            pb::Shape::Mesh => Shape::Mesh,
+            pb::Shape::Nested => Shape::Nested,
+            pb::Shape::Metrics => Shape::Metrics,
+            pb::Shape::Blob => Shape::Blob,
+        })
     }
+}
 
-    fn max_size(self) -> u64 {
-        match self {
-            Shape::Small => SMALL_MAX_SIZE,
-            _ => MAX_SIZE,
-        }
-    }
+/// Parses a shape name (`small`, `logs`, ...) into the catalogue's error.
+pub fn parse_shape(name: &str) -> Result<Shape, CatalogueError> {
+    name.parse()
+        .map_err(|_| CatalogueError::UnknownShape(name.to_owned()))
 }
 
 /// The shape of a payload (`Unspecified` when its body is empty).
-pub fn shape_of(payload: &Payload) -> Shape {
+pub fn shape_of(payload: &Payload) -> pb::Shape {
+    use pb::Shape;
     match &payload.body {
         None => Shape::Unspecified,
         Some(Body::Small(_)) => Shape::Small,
@@ -111,17 +109,14 @@ pub fn records_of(payload: &Payload) -> u64 {
 
 /// Checks a `(shape, size)` request against the catalogue's limits.
 pub fn validate(shape: Shape, size: u64) -> Result<(), CatalogueError> {
-    if shape == Shape::Unspecified {
-        return Err(CatalogueError::UnspecifiedShape);
-    }
     if size == 0 {
         return Err(CatalogueError::ZeroSize);
     }
-    if size > shape.max_size() {
+    if size > max_size(shape) {
         return Err(CatalogueError::TooLarge {
             shape: shape.name(),
             size,
-            limit: shape.max_size(),
+            limit: max_size(shape),
         });
     }
     Ok(())
@@ -130,12 +125,13 @@ pub fn validate(shape: Shape, size: u64) -> Result<(), CatalogueError> {
 /// Generates the catalogue payload for `(shape, size, seed)`.
 pub fn generate(shape: Shape, size: u64, seed: u64) -> Result<Payload, CatalogueError> {
     validate(shape, size)?;
-    let mut rng = SplitMix64::new(seed ^ (shape as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    // The protobuf enum number seeds the stream, so results stay byte-identical across versions.
+    let number = pb::Shape::from(shape) as u64;
+    let mut rng = SplitMix64::new(seed ^ number.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     // Bytes of the Payload wrapper around the shape message: field key + length prefix.
     let budget = |inner: usize| 1 + encoded_len_varint(inner as u64) + inner;
     let target = size as usize;
     let body = match shape {
-        Shape::Unspecified => unreachable!("rejected by validate"),
         Shape::Small => Body::Small(small(&mut rng, target, budget)),
         Shape::Logs => Body::Logs(Logs {
             entries: fill(target, budget, || log_entry(&mut rng)),
@@ -406,17 +402,10 @@ fn blob(rng: &mut SplitMix64, target: usize, budget: impl Fn(usize) -> usize) ->
     Blob { content_type, data }
 }
 
-impl pb::Shape {
-    /// Parses a shape name (`small`, `logs`, ...).
-    pub fn from_name(name: &str) -> Result<Self, CatalogueError> {
-        <Self as ShapeName>::parse(name)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::Encoding;
+    use crate::codec::{Codec as _, Encoding};
 
     const SIZES: [u64; 4] = [128, 1024, 16 * 1024, 256 * 1024];
 
@@ -424,7 +413,7 @@ mod tests {
     fn sizes_are_near_target() {
         for shape in Shape::ALL {
             for size in SIZES {
-                let size = size.min(shape.max_size());
+                let size = size.min(max_size(shape));
                 let p = generate(shape, size, 7).unwrap();
                 let len = p.encoded_len() as u64;
                 // Within the target, and not far below it once a few records fit.
@@ -475,7 +464,7 @@ mod tests {
     fn bad_requests() {
         assert_eq!(generate(Shape::Logs, 0, 1), Err(CatalogueError::ZeroSize));
         assert_eq!(
-            generate(Shape::Unspecified, 10, 1),
+            Shape::try_from(pb::Shape::Unspecified),
             Err(CatalogueError::UnspecifiedShape)
         );
         assert!(matches!(
@@ -487,7 +476,7 @@ mod tests {
             Err(CatalogueError::TooLarge { .. })
         ));
         assert!(matches!(
-            Shape::from_name("huge"),
+            parse_shape("huge"),
             Err(CatalogueError::UnknownShape(_))
         ));
     }

@@ -1,4 +1,5 @@
-//! The one codec: `Encoding { Json, Pbjson, Sonic, Protobuf }` with one encode/decode pair each.
+//! The one codec: one encode/decode pair for each [`Encoding`] level (`json`, `pbjson`, `sonic`,
+//! `protobuf`; the enum itself is declared in the vocabulary crate).
 //!
 //! - `json`: idiomatic serde_json on the serde-derived `pb` types — what `axum::Json` serves
 //!   (camelCase names, numbers as JSON numbers including 64-bit ones, `bytes` as base64, enums
@@ -10,9 +11,6 @@
 //!   (encode: `pb` → protobuf → `gateway` → JSON; decode: the reverse), the conversion a
 //!   transcoding gateway in front of a protobuf service pays as well.
 //! - `protobuf`: prost.
-
-use std::fmt;
-use std::str::FromStr;
 
 use bytes::BufMut;
 use serde::Serialize;
@@ -51,19 +49,7 @@ pub trait Wire: prost::Message + Default + Serialize + DeserializeOwned + Send +
     type Gateway: prost::Message + Default + Serialize + DeserializeOwned;
 }
 
-/// Wire encoding of a message body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Encoding {
-    /// Idiomatic serde_json on the derived types: the claim's REST JSON.
-    Json,
-    /// The proto3 JSON mapping (pbjson), through the gateway transcode.
-    Pbjson,
-    /// sonic-rs (SIMD) on the derived types; the same wire format as `json`.
-    Sonic,
-    /// Protocol Buffers binary encoding (prost).
-    Protobuf,
-}
+pub use rpcbench_model::Encoding;
 
 /// A body that could not be decoded.
 #[derive(Debug, thiserror::Error)]
@@ -80,63 +66,20 @@ pub enum CodecError {
     JsonEncode(String),
 }
 
-impl Encoding {
-    pub const ALL: [Encoding; 4] = [
-        Encoding::Json,
-        Encoding::Pbjson,
-        Encoding::Sonic,
-        Encoding::Protobuf,
-    ];
-
-    /// Stable lowercase name, used in ids and file names.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Encoding::Json => "json",
-            Encoding::Pbjson => "pbjson",
-            Encoding::Sonic => "sonic",
-            Encoding::Protobuf => "protobuf",
-        }
-    }
-
-    /// Whether this is one of the JSON levels (all served as `application/json`).
-    pub fn is_json(self) -> bool {
-        self != Encoding::Protobuf
-    }
-
-    /// The REST media type of this encoding.
-    pub fn media_type(self) -> &'static str {
-        match self {
-            Encoding::Json | Encoding::Pbjson | Encoding::Sonic => "application/json",
-            Encoding::Protobuf => "application/x-protobuf",
-        }
-    }
-
-    /// Parses a `Content-Type`/`Accept` value (parameters such as `charset` are ignored).
-    /// `application/json` means `json_level`, the JSON level the server (its variant) speaks:
-    /// the three JSON levels share the media type, the server — not the client — picks the
-    /// library. `application/protobuf` and `application/vnd.google.protobuf` are accepted as
-    /// aliases of `application/x-protobuf`.
-    pub fn from_media_type(value: &str, json_level: Encoding) -> Option<Encoding> {
-        debug_assert!(json_level.is_json());
-        let essence = value.split(';').next().unwrap_or("").trim();
-        if essence.eq_ignore_ascii_case("application/json") {
-            Some(json_level)
-        } else if [
-            "application/x-protobuf",
-            "application/protobuf",
-            "application/vnd.google.protobuf",
-        ]
-        .iter()
-        .any(|m| essence.eq_ignore_ascii_case(m))
-        {
-            Some(Encoding::Protobuf)
-        } else {
-            None
-        }
-    }
-
+/// The one encode/decode pair per [`Encoding`] level. A trait only because the enum is declared
+/// in the framework-free vocabulary crate (`rpcbench_model`); `Encoding` is its only
+/// implementation.
+pub trait Codec: Copy {
     /// Appends the encoding of `msg` to `buf` (a `Vec<u8>`, or tonic's frame buffer).
-    pub fn encode_into<M: Wire, B: BufMut>(self, msg: &M, buf: &mut B) -> Result<(), CodecError> {
+    fn encode_into<M: Wire, B: BufMut>(self, msg: &M, buf: &mut B) -> Result<(), CodecError>;
+    /// Encodes `msg` into a new buffer.
+    fn encode<M: Wire>(self, msg: &M) -> Result<Vec<u8>, CodecError>;
+    /// Decodes a complete body into an owned message.
+    fn decode<M: Wire>(self, bytes: &[u8]) -> Result<M, CodecError>;
+}
+
+impl Codec for Encoding {
+    fn encode_into<M: Wire, B: BufMut>(self, msg: &M, buf: &mut B) -> Result<(), CodecError> {
         match self {
             Encoding::Json => {
                 #[cfg(feature = "inject-slowdown")]
@@ -160,8 +103,7 @@ impl Encoding {
         }
     }
 
-    /// Encodes `msg` into a new buffer.
-    pub fn encode<M: Wire>(self, msg: &M) -> Result<Vec<u8>, CodecError> {
+    fn encode<M: Wire>(self, msg: &M) -> Result<Vec<u8>, CodecError> {
         match self {
             Encoding::Protobuf => {
                 let mut buf = Vec::with_capacity(msg.encoded_len());
@@ -178,8 +120,7 @@ impl Encoding {
         }
     }
 
-    /// Decodes a complete body into an owned message.
-    pub fn decode<M: Wire>(self, bytes: &[u8]) -> Result<M, CodecError> {
+    fn decode<M: Wire>(self, bytes: &[u8]) -> Result<M, CodecError> {
         match self {
             Encoding::Json => Ok(serde_json::from_slice(bytes)?),
             Encoding::Pbjson => {
@@ -211,27 +152,6 @@ fn injected_slowdown<M: Wire>(msg: &M) {
         let mut scratch = Vec::new();
         let _ = serde_json::to_writer((&mut scratch).writer(), msg);
         std::hint::black_box(scratch);
-    }
-}
-
-impl fmt::Display for Encoding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Encoding {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "json" => Ok(Encoding::Json),
-            "pbjson" => Ok(Encoding::Pbjson),
-            "sonic" => Ok(Encoding::Sonic),
-            "protobuf" | "proto" => Ok(Encoding::Protobuf),
-            other => Err(format!(
-                "unknown encoding {other:?} (expected json, pbjson, sonic or protobuf)"
-            )),
-        }
     }
 }
 
@@ -294,9 +214,9 @@ mod tests {
 
     #[test]
     fn sonic_and_json_share_one_wire_format() {
-        use crate::catalogue::{ShapeName, generate};
-        for shape in crate::pb::Shape::ALL {
-            let msg = generate(shape, 4096.min(shape.max_size()), 7).unwrap();
+        use crate::catalogue::{Shape, generate, max_size};
+        for shape in Shape::ALL {
+            let msg = generate(shape, 4096.min(max_size(shape)), 7).unwrap();
             let json = Encoding::Json.encode(&msg).unwrap();
             assert_eq!(Encoding::Sonic.encode(&msg).unwrap(), json, "{}", shape.name());
             let mut into = Vec::new();
@@ -319,30 +239,6 @@ mod tests {
                 matches!(enc.encode(&msg), Err(CodecError::JsonEncode(_))),
                 "{enc}"
             );
-        }
-    }
-
-    #[test]
-    fn media_types() {
-        for level in JSON_LEVELS {
-            assert_eq!(
-                Encoding::from_media_type("application/json; charset=utf-8", level),
-                Some(level)
-            );
-            assert_eq!(level.media_type(), "application/json");
-        }
-        assert_eq!(
-            Encoding::from_media_type("application/x-protobuf", Encoding::Json),
-            Some(Encoding::Protobuf)
-        );
-        assert_eq!(Encoding::from_media_type("text/plain", Encoding::Json), None);
-    }
-
-    #[test]
-    fn names_round_trip() {
-        for enc in Encoding::ALL {
-            assert_eq!(enc.as_str().parse::<Encoding>(), Ok(enc));
-            assert_eq!(serde_json::to_string(&enc).unwrap(), format!("\"{enc}\""));
         }
     }
 

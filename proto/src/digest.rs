@@ -25,9 +25,8 @@ pub fn summarize(payload: &Payload) -> UploadSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalogue::{ShapeName, generate};
-    use crate::codec::Encoding;
-    use crate::pb::Shape;
+    use crate::catalogue::{Shape, generate, max_size};
+    use crate::codec::{Codec as _, Encoding};
 
     /// Round-trip property: for every shape and several sizes, both encodings decode back to the
     /// identical message, and so to the identical digest.
@@ -35,7 +34,7 @@ mod tests {
     fn both_encodings_round_trip_to_the_same_message() {
         for shape in Shape::ALL {
             for size in [100, 1024, 16 * 1024, 1 << 20] {
-                let size = size.min(shape.max_size());
+                let size = size.min(max_size(shape));
                 let original = generate(shape, size, 3).unwrap();
                 let want = summarize(&original);
                 for enc in Encoding::ALL {

@@ -11,7 +11,7 @@ use bytes::Buf;
 use tonic::Status;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
-use crate::codec::{Encoding, Wire};
+use crate::codec::{Codec as _, Encoding, Wire};
 
 /// Which [`Encoding`] a codec type uses, fixed at compile time.
 pub trait EncodingKind: Send + Sync + 'static {

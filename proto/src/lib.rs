@@ -85,6 +85,7 @@ pub use shared::{SharedMessage, SharedPayload};
 /// Encoded `FileDescriptorSet` of the schema (for gRPC reflection or tooling).
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rpcbench_descriptor.bin"));
 
-pub use catalogue::{CatalogueError, ShapeName, generate};
-pub use codec::{CodecError, Encoding, Wire};
+pub use catalogue::{CatalogueError, generate};
+pub use codec::{Codec, CodecError, Wire};
 pub use digest::summarize;
+pub use rpcbench_model::{self as model, Encoding, Shape};

@@ -148,14 +148,13 @@ impl crate::codec::Wire for SharedMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalogue::{ShapeName, generate};
-    use crate::codec::Encoding;
-    use crate::pb::Shape;
+    use crate::catalogue::{Shape, generate, max_size};
+    use crate::codec::{Codec as _, Encoding};
 
     #[test]
     fn same_wire_format_as_payload() {
         for shape in Shape::ALL {
-            let p = generate(shape, 2000.min(shape.max_size()), 9).unwrap();
+            let p = generate(shape, 2000.min(max_size(shape)), 9).unwrap();
             let shared = SharedPayload(Arc::new(p.clone()));
             for enc in Encoding::ALL {
                 assert_eq!(enc.encode(&shared).unwrap(), enc.encode(&p).unwrap());

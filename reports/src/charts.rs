@@ -5,32 +5,41 @@
 //! Two builders cover every chart of the report: [`LineChart`] (numeric x, optionally log, with
 //! optional error whiskers) and [`BarChart`] (categories × series, grouped bars).
 
+use rpcbench_model::{Encoding, Variant};
 use serde::Serialize;
 
 use crate::format::trim_zeros;
 
-/// One consistent colour per variant across every chart.
+/// One consistent colour per variant across every chart; names that are no variant get a spare
+/// colour.
 pub fn variant_colour(variant: &str) -> &'static str {
-    match variant {
-        "rest-json-h1" => "#d62728",
-        "grpc-proto-h2" => "#1f77b4",
-        "rest-json-h2" => "#ff7f0e",
-        "rest-proto-h1" => "#2ca02c",
-        "rest-proto-h2" => "#9467bd",
-        "grpc-json-h2" => "#8c564b",
-        other => {
+    match variant.parse::<Variant>() {
+        Ok(v) => colour_of(v),
+        Err(_) => {
             const SPARE: [&str; 4] = ["#7f7f7f", "#bcbd22", "#17becf", "#e377c2"];
-            SPARE[other.bytes().map(|b| b as usize).sum::<usize>() % SPARE.len()]
+            SPARE[variant.bytes().map(|b| b as usize).sum::<usize>() % SPARE.len()]
         }
     }
 }
 
+fn colour_of(variant: Variant) -> &'static str {
+    match variant {
+        Variant::RestJsonH1 => "#d62728",
+        Variant::GrpcProtoH2 => "#1f77b4",
+        Variant::RestJsonH2 => "#ff7f0e",
+        Variant::RestProtoH1 => "#2ca02c",
+        Variant::RestProtoH2 => "#9467bd",
+        Variant::GrpcJsonH2 => "#8c564b",
+    }
+}
+
 /// Encodings share the colour of the claim's variant that uses them.
-pub fn encoding_colour(encoding: &str) -> &'static str {
-    if encoding == "json" {
-        variant_colour("rest-json-h1")
-    } else {
-        variant_colour("grpc-proto-h2")
+pub fn encoding_colour(encoding: Encoding) -> &'static str {
+    match encoding {
+        Encoding::Json => colour_of(Variant::CLAIM_REST),
+        Encoding::Protobuf => colour_of(Variant::CLAIM_GRPC),
+        Encoding::Pbjson => "#bcbd22",
+        Encoding::Sonic => "#7f7f7f",
     }
 }
 

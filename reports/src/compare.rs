@@ -719,9 +719,9 @@ fn extract_runs(set: &ResultSet, out: &mut SeriesMap) {
             let point_id = format!(
                 "e2e/{}/{}/{}/{}/{slug}",
                 p.variant,
-                w.rpc.as_str(),
+                w.rpc.name(),
                 w.shape,
-                format::size_label(w.size)
+                rpcbench_model::Size(w.size)
             );
             let failed = p.error.clone().or_else(|| {
                 (!p.load.summary.complete).then(|| {
@@ -745,9 +745,9 @@ fn extract_runs(set: &ResultSet, out: &mut SeriesMap) {
                     "{}{at}, {} {} {} {}",
                     metric.label(),
                     p.variant,
-                    w.rpc.as_str(),
+                    w.rpc.name(),
                     w.shape,
-                    format::size_label(w.size)
+                    rpcbench_model::Size(w.size)
                 );
                 let s = out
                     .entry(format!("{point_id}/{}", metric.slug()))

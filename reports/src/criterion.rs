@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::schema::{EncodedSizes, Rpc, read_json};
+pub use rpcbench_model::BenchId;
+
+use crate::schema::{EncodedSizes, read_json};
 
 /// Name of the encoded-size table the codec benches write into the criterion directory.
 pub const ENCODED_SIZES_FILE: &str = "encoded-sizes.json";
@@ -66,110 +68,6 @@ struct BenchmarkMeta {
     full_id: String,
     #[serde(default)]
     throughput: Option<serde_json::Value>,
-}
-
-/// The two encodings of the codec benches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CodecEncoding {
-    Json,
-    Protobuf,
-}
-
-impl CodecEncoding {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CodecEncoding::Json => "json",
-            CodecEncoding::Protobuf => "protobuf",
-        }
-    }
-}
-
-/// The operations of the codec benches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CodecOp {
-    Encode,
-    Decode,
-    /// Protobuf only: build the message and encode it.
-    PopulateEncode,
-}
-
-impl CodecOp {
-    pub const ALL: [CodecOp; 3] = [CodecOp::Encode, CodecOp::Decode, CodecOp::PopulateEncode];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CodecOp::Encode => "encode",
-            CodecOp::Decode => "decode",
-            CodecOp::PopulateEncode => "populate_encode",
-        }
-    }
-}
-
-/// What a criterion id means to rpcbench.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum BenchId {
-    /// `codec/<op>/<encoding>/<shape>/<size>`
-    Codec {
-        op: CodecOp,
-        encoding: CodecEncoding,
-        shape: String,
-        size_label: String,
-    },
-    /// `rtt/<variant>/<rpc>/<shape>/<size>`: one request at a time, in process.
-    RoundTrip {
-        variant: String,
-        rpc: Rpc,
-        shape: String,
-        size_label: String,
-    },
-    /// Any other benchmark; kept so the report can count it, otherwise ignored.
-    Other,
-}
-
-impl BenchId {
-    /// Parses a criterion `full_id`.
-    pub fn parse(full_id: &str) -> BenchId {
-        let parts: Vec<&str> = full_id.split('/').collect();
-        match parts.as_slice() {
-            ["codec", op, enc, shape, size] => {
-                let op = match *op {
-                    "encode" => CodecOp::Encode,
-                    "decode" => CodecOp::Decode,
-                    "populate_encode" => CodecOp::PopulateEncode,
-                    _ => return BenchId::Other,
-                };
-                let encoding = match *enc {
-                    "json" => CodecEncoding::Json,
-                    "protobuf" => CodecEncoding::Protobuf,
-                    _ => return BenchId::Other,
-                };
-                BenchId::Codec {
-                    op,
-                    encoding,
-                    shape: shape.to_string(),
-                    size_label: size.to_string(),
-                }
-            }
-            ["rtt", variant, rpc, shape, size] => {
-                let rpc = match *rpc {
-                    "echo" => Rpc::Echo,
-                    "fetch" => Rpc::Fetch,
-                    "upload" => Rpc::Upload,
-                    _ => return BenchId::Other,
-                };
-                BenchId::RoundTrip {
-                    variant: variant.to_string(),
-                    rpc,
-                    shape: shape.to_string(),
-                    size_label: size.to_string(),
-                }
-            }
-            _ => BenchId::Other,
-        }
-    }
 }
 
 /// One benchmark's results.
@@ -303,10 +201,9 @@ fn read_bench(new_dir: &Path) -> Result<Option<Bench>, String> {
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     let meta: BenchmarkMeta =
         serde_json::from_slice(&read(&meta_path)?).map_err(|e| format!("{}: {e}", meta_path.display()))?;
-    let id = BenchId::parse(&meta.full_id);
-    if id == BenchId::Other {
+    let Ok(id) = meta.full_id.parse::<BenchId>() else {
         return Ok(None);
-    }
+    };
     let estimates: Estimates = serde_json::from_slice(&read(&est_path)?)
         .map_err(|e| format!("{} ({}): {e}", est_path.display(), meta.full_id))?;
     if !estimates.median.is_valid() || !estimates.mean.is_valid() {
@@ -373,36 +270,6 @@ fn throughput_bytes(v: &serde_json::Value) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_ids() {
-        assert_eq!(
-            BenchId::parse("codec/decode/protobuf/mesh/16KiB"),
-            BenchId::Codec {
-                op: CodecOp::Decode,
-                encoding: CodecEncoding::Protobuf,
-                shape: "mesh".into(),
-                size_label: "16KiB".into()
-            }
-        );
-        assert_eq!(
-            BenchId::parse("rtt/grpc-proto-h2/echo/small/128B"),
-            BenchId::RoundTrip {
-                variant: "grpc-proto-h2".into(),
-                rpc: Rpc::Echo,
-                shape: "small".into(),
-                size_label: "128B".into()
-            }
-        );
-        for other in [
-            "codec/encode/xml/mesh/1KiB",
-            "codec/encode/json/mesh",
-            "rtt/x/poke/small/1B",
-            "fib/20",
-        ] {
-            assert_eq!(BenchId::parse(other), BenchId::Other, "{other}");
-        }
-    }
 
     #[test]
     fn throughput_variants() {

@@ -12,24 +12,16 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::criterion::{Bench, BenchId, CodecEncoding, CodecOp};
+use rpcbench_model::{CodecOp, Encoding, Shape, Size, Variant};
+
+use crate::criterion::{Bench, BenchId};
 use crate::format;
 use crate::schema::{Percentile, PointKind, PointResult, Rpc};
 
 /// The claim's REST variant.
-pub const REST: &str = "rest-json-h1";
+pub const REST: &str = Variant::CLAIM_REST.name();
 /// The claim's gRPC variant.
-pub const GRPC: &str = "grpc-proto-h2";
-
-/// Every variant of the factorial design, in display order.
-pub const VARIANTS: [&str; 6] = [
-    REST,
-    GRPC,
-    "rest-json-h2",
-    "rest-proto-h1",
-    "rest-proto-h2",
-    "grpc-json-h2",
-];
+pub const GRPC: &str = Variant::CLAIM_GRPC.name();
 
 /// What a ratio compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -184,7 +176,7 @@ impl Source {
     pub fn describe(&self, metric: Metric) -> String {
         let mut s = String::new();
         if let Some(rpc) = self.rpc {
-            s.push_str(rpc.as_str());
+            s.push_str(rpc.name());
             s.push(' ');
         }
         s.push_str(&self.shape);
@@ -201,7 +193,7 @@ impl Source {
     }
 
     pub fn size_bytes(&self) -> u64 {
-        format::parse_size_label(&self.size_label).unwrap_or(u64::MAX)
+        self.size_label.parse::<Size>().map_or(u64::MAX, Size::bytes)
     }
 }
 
@@ -339,32 +331,34 @@ fn ci_ratio(metric: Metric, base: &Bench, cand: &Bench, source: Source) -> Ratio
 /// JSON ÷ protobuf time for every codec bench (encode, decode) that has both encodings.
 /// Returns the ratios and a note for every bench without its counterpart.
 pub fn codec_speedups<'a>(benches: impl IntoIterator<Item = &'a Bench>) -> (Vec<Ratio>, Vec<String>) {
-    type Key = (CodecOp, String, String);
+    type Key = (CodecOp, Shape, Size);
     let mut by_key: BTreeMap<Key, [Option<&Bench>; 2]> = BTreeMap::new();
     for b in benches {
         if let BenchId::Codec {
             op,
             encoding,
             shape,
-            size_label,
-        } = &b.id
+            size,
+        } = b.id
         {
-            if *op == CodecOp::PopulateEncode {
+            // The claim's two encodings; the other JSON levels have no ratio here yet.
+            let side = match encoding {
+                Encoding::Json => 0,
+                Encoding::Protobuf => 1,
+                Encoding::Pbjson | Encoding::Sonic => continue,
+            };
+            if op == CodecOp::PopulateEncode {
                 continue;
             }
-            let slot = by_key
-                .entry((*op, shape.clone(), size_label.clone()))
-                .or_default();
-            slot[(*encoding == CodecEncoding::Protobuf) as usize] = Some(b);
+            by_key.entry((op, shape, size)).or_default()[side] = Some(b);
         }
     }
     let mut ratios = Vec::new();
     let mut missing = Vec::new();
-    for ((op, shape, size_label), [json, proto]) in by_key {
-        let metric = if op == CodecOp::Encode {
-            Metric::Encode
-        } else {
-            Metric::Decode
+    for ((op, shape, size), [json, proto]) in by_key {
+        let metric = match op {
+            CodecOp::Encode | CodecOp::PopulateEncode => Metric::Encode,
+            CodecOp::Decode => Metric::Decode,
         };
         match (json, proto) {
             (Some(j), Some(p)) => ratios.push(ci_ratio(
@@ -372,11 +366,11 @@ pub fn codec_speedups<'a>(benches: impl IntoIterator<Item = &'a Bench>) -> (Vec<
                 j,
                 p,
                 Source {
-                    baseline: "json".into(),
-                    candidate: "protobuf".into(),
+                    baseline: Encoding::Json.name().into(),
+                    candidate: Encoding::Protobuf.name().into(),
                     rpc: None,
-                    shape,
-                    size_label,
+                    shape: shape.name().into(),
+                    size_label: size.to_string(),
                     load: None,
                 },
             )),
@@ -396,31 +390,29 @@ pub fn round_trip_ratios<'a>(
     baseline: &str,
     candidate: &str,
 ) -> Vec<Ratio> {
-    type Key = (Rpc, String, String);
+    type Key = (Rpc, Shape, Size);
     let mut by_key: BTreeMap<Key, [Option<&Bench>; 2]> = BTreeMap::new();
     for b in benches {
         if let BenchId::RoundTrip {
             variant,
             rpc,
             shape,
-            size_label,
-        } = &b.id
+            size,
+        } = b.id
         {
-            let side = if variant == baseline {
+            let side = if variant.name() == baseline {
                 0
-            } else if variant == candidate {
+            } else if variant.name() == candidate {
                 1
             } else {
                 continue;
             };
-            by_key
-                .entry((*rpc, shape.clone(), size_label.clone()))
-                .or_default()[side] = Some(b);
+            by_key.entry((rpc, shape, size)).or_default()[side] = Some(b);
         }
     }
     by_key
         .into_iter()
-        .filter_map(|((rpc, shape, size_label), [b, c])| {
+        .filter_map(|((rpc, shape, size), [b, c])| {
             Some(ci_ratio(
                 Metric::RoundTrip,
                 b?,
@@ -429,8 +421,8 @@ pub fn round_trip_ratios<'a>(
                     baseline: baseline.into(),
                     candidate: candidate.into(),
                     rpc: Some(rpc),
-                    shape,
-                    size_label,
+                    shape: shape.name().into(),
+                    size_label: size.to_string(),
                     load: None,
                 },
             ))
@@ -457,12 +449,7 @@ impl WorkloadKey {
 
     /// `echo small 1KiB`.
     pub fn label(&self) -> String {
-        format!(
-            "{} {} {}",
-            self.rpc.as_str(),
-            self.shape,
-            format::size_label(self.size)
-        )
+        format!("{} {} {}", self.rpc, self.shape, Size(self.size))
     }
 }
 
@@ -585,7 +572,7 @@ pub fn pair_ratios_indexed(idx: &PointIndex<'_>, baseline: &str, candidate: &str
                 candidate: candidate.into(),
                 rpc: Some(workload.rpc),
                 shape: workload.shape.clone(),
-                size_label: format::size_label(workload.size),
+                size_label: Size(workload.size).to_string(),
                 load: Some(load.load_point()),
             };
             let spread = Spread::RepetitionRange {
@@ -599,66 +586,58 @@ pub fn pair_ratios_indexed(idx: &PointIndex<'_>, baseline: &str, candidate: &str
 }
 
 /// One named comparison of the factorial design.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Effect {
-    pub name: &'static str,
+    pub name: String,
+    /// `total`, or the one factor the pair differs in (`encoding`, `transport`, `framework`).
+    pub factor: &'static str,
     pub baseline: &'static str,
     pub candidate: &'static str,
 }
 
-/// The claim's total comparison.
-pub const TOTAL: Effect = Effect {
-    name: "total (the claim: REST vs gRPC)",
-    baseline: REST,
-    candidate: GRPC,
-};
-/// JSON → protobuf over REST at HTTP/1.1.
-pub const ENCODING_H1: Effect = Effect {
-    name: "encoding (REST, HTTP/1.1)",
-    baseline: REST,
-    candidate: "rest-proto-h1",
-};
-/// HTTP/1.1 → HTTP/2 with protobuf over REST.
-pub const TRANSPORT_PROTO: Effect = Effect {
-    name: "transport (REST protobuf, h1 → h2)",
-    baseline: "rest-proto-h1",
-    candidate: "rest-proto-h2",
-};
-/// axum → tonic at HTTP/2 with protobuf.
-pub const FRAMEWORK_PROTO: Effect = Effect {
-    name: "framework (protobuf, axum → tonic)",
-    baseline: "rest-proto-h2",
-    candidate: GRPC,
-};
+impl Effect {
+    /// The claim's total comparison.
+    pub fn total() -> Effect {
+        Effect {
+            name: "total (the claim: REST vs gRPC)".into(),
+            factor: "total",
+            baseline: REST,
+            candidate: GRPC,
+        }
+    }
 
-/// Every comparison the report shows. The first four multiply exactly:
-/// total = encoding (h1) × transport (protobuf) × framework (protobuf).
-pub const EFFECTS: [Effect; 8] = [
-    TOTAL,
-    ENCODING_H1,
-    TRANSPORT_PROTO,
-    FRAMEWORK_PROTO,
-    Effect {
-        name: "encoding (REST, HTTP/2)",
-        baseline: "rest-json-h2",
-        candidate: "rest-proto-h2",
-    },
-    Effect {
-        name: "encoding (inside gRPC)",
-        baseline: "grpc-json-h2",
-        candidate: GRPC,
-    },
-    Effect {
-        name: "transport (REST JSON, h1 → h2)",
-        baseline: REST,
-        candidate: "rest-json-h2",
-    },
-    Effect {
-        name: "framework (JSON, axum → tonic)",
-        baseline: "rest-json-h2",
-        candidate: "grpc-json-h2",
-    },
-];
+    fn of(pair: rpcbench_model::Pair) -> Effect {
+        Effect {
+            name: pair.name(),
+            factor: pair.factor.name(),
+            baseline: pair.baseline.name(),
+            candidate: pair.candidate.name(),
+        }
+    }
+
+    /// The single-factor steps from the claim's REST to its gRPC (encoding, then transport, then
+    /// framework); their ratios multiply exactly to the total's.
+    pub fn chain() -> Vec<Effect> {
+        Variant::chain(Variant::CLAIM_REST, Variant::CLAIM_GRPC)
+            .unwrap_or_default()
+            .into_iter()
+            .map(Effect::of)
+            .collect()
+    }
+
+    /// Every comparison the report shows: the total, its chain, then every other pair of
+    /// variants that differ in exactly one factor.
+    pub fn all() -> Vec<Effect> {
+        let mut out = vec![Effect::total()];
+        out.extend(Effect::chain());
+        for e in Variant::pairs().into_iter().map(Effect::of) {
+            if !out.contains(&e) {
+                out.push(e);
+            }
+        }
+        out
+    }
+}
 
 /// The ratios of one effect.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -670,11 +649,11 @@ pub struct EffectRatios {
 /// Every effect's ratios; effects with no data at all are left out.
 pub fn effects(points: &[PointResult]) -> Vec<EffectRatios> {
     let idx = index_points(points);
-    EFFECTS
-        .iter()
-        .map(|&effect| EffectRatios {
-            effect,
+    Effect::all()
+        .into_iter()
+        .map(|effect| EffectRatios {
             ratios: pair_ratios_indexed(&idx, effect.baseline, effect.candidate),
+            effect,
         })
         .filter(|e| !e.ratios.is_empty())
         .collect()
@@ -683,6 +662,24 @@ pub fn effects(points: &[PointResult]) -> Vec<EffectRatios> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn effects_are_the_total_its_chain_and_the_other_single_factor_pairs() {
+        let names: Vec<String> = Effect::all().into_iter().map(|e| e.name).collect();
+        assert_eq!(
+            names,
+            [
+                "total (the claim: REST vs gRPC)",
+                "encoding (REST, HTTP/1.1)",
+                "transport (REST protobuf, h1 → h2)",
+                "framework (protobuf, axum → tonic)",
+                "encoding (REST, HTTP/2)",
+                "encoding (inside gRPC)",
+                "transport (REST JSON, h1 → h2)",
+                "framework (JSON, axum → tonic)",
+            ]
+        );
+    }
 
     #[test]
     fn sample_median_and_range() {

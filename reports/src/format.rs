@@ -147,42 +147,6 @@ pub fn mb_per_s(v: f64) -> String {
     format!("{} MB/s", sig3(v))
 }
 
-/// The bench-id label of a byte size: `128B`, `1KiB`, `16KiB`, `1MiB`; sizes that are not a
-/// whole number of KiB/MiB keep bytes (`1500B`).
-pub fn size_label(size: u64) -> String {
-    const MIB: u64 = 1024 * 1024;
-    if size >= MIB && size.is_multiple_of(MIB) {
-        format!("{}MiB", size / MIB)
-    } else if size >= 1024 && size.is_multiple_of(1024) {
-        format!("{}KiB", size / 1024)
-    } else {
-        format!("{size}B")
-    }
-}
-
-/// Inverse of [`size_label`]; also accepts `KB`/`MB` (powers of 1000) and bare numbers.
-pub fn parse_size_label(label: &str) -> Option<u64> {
-    let label = label.trim();
-    let digits_end = label.find(|c: char| !c.is_ascii_digit()).unwrap_or(label.len());
-    let (num, unit) = label.split_at(digits_end);
-    let n: u64 = num.parse().ok()?;
-    let mult = match unit.trim() {
-        "" | "B" => 1,
-        "KiB" | "K" => 1024,
-        "MiB" | "M" => 1024 * 1024,
-        "GiB" | "G" => 1024 * 1024 * 1024,
-        "KB" | "kB" => 1000,
-        "MB" => 1_000_000,
-        _ => return None,
-    };
-    n.checked_mul(mult)
-}
-
-/// Sort key for size labels: parsed bytes first, unparsable labels last, by name.
-pub fn size_sort_key(label: &str) -> (u64, String) {
-    (parse_size_label(label).unwrap_or(u64::MAX), label.to_string())
-}
-
 /// Human description of a catalogue shape, for the verdict sentence.
 pub fn shape_description(shape: &str) -> String {
     match shape {
@@ -223,24 +187,5 @@ mod tests {
         assert_eq!(trim_zeros("2.50 ms"), "2.5 ms");
         assert_eq!(trim_zeros("100 ns"), "100 ns");
         assert_eq!(trim_zeros("0.96x"), "0.96x");
-    }
-
-    #[test]
-    fn size_labels_round_trip() {
-        for (n, l) in [
-            (128, "128B"),
-            (1024, "1KiB"),
-            (16384, "16KiB"),
-            (262_144, "256KiB"),
-            (1 << 20, "1MiB"),
-        ] {
-            assert_eq!(size_label(n), l);
-            assert_eq!(parse_size_label(l), Some(n));
-        }
-        assert_eq!(size_label(1500), "1500B");
-        assert_eq!(parse_size_label("lots"), None);
-        let mut labels = vec!["1MiB", "128B", "16KiB", "1KiB"];
-        labels.sort_by_key(|l| size_sort_key(l));
-        assert_eq!(labels, ["128B", "1KiB", "16KiB", "1MiB"]);
     }
 }

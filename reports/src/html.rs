@@ -13,11 +13,10 @@ use crate::charts::{
     BarChart, BarSeries, BarValue, ChartView, LineChart, LineSeries, NEUTRAL, XY, encoding_colour, slug,
     variant_colour,
 };
-use crate::criterion::{Bench, BenchId, CodecEncoding, CodecOp, CriterionData};
-use crate::evidence::{
-    self, ENCODING_H1, EffectRatios, FRAMEWORK_PROTO, LoadKey, LoadPoint, Metric, Ratio, TOTAL,
-    TRANSPORT_PROTO, VARIANTS, WorkloadKey,
-};
+use rpcbench_model::{CodecOp, Encoding, Shape, Size, Variant};
+
+use crate::criterion::{Bench, BenchId, CriterionData};
+use crate::evidence::{self, Effect, EffectRatios, LoadKey, LoadPoint, Metric, Ratio, WorkloadKey};
 use crate::format;
 use crate::model::Inputs;
 use crate::schema::{EncodedSize, Percentile, PointKind, PointResult, Rpc};
@@ -31,9 +30,11 @@ const SCRIPT: &str = include_str!("../templates/script.js");
 
 /// Catalogue order of shapes; unknown shapes sort after, by name.
 fn shape_order(shape: &str) -> (usize, String) {
-    const ORDER: [&str; 6] = ["small", "logs", "mesh", "nested", "metrics", "blob"];
     (
-        ORDER.iter().position(|s| *s == shape).unwrap_or(ORDER.len()),
+        Shape::NAMES
+            .iter()
+            .position(|s| *s == shape)
+            .unwrap_or(Shape::ALL.len()),
         shape.to_string(),
     )
 }
@@ -49,7 +50,10 @@ fn workload_sort_key(w: &WorkloadKey) -> WorkloadOrder {
 
 fn variant_order(v: &str) -> VariantOrder {
     (
-        VARIANTS.iter().position(|x| *x == v).unwrap_or(VARIANTS.len()),
+        Variant::NAMES
+            .iter()
+            .position(|x| *x == v)
+            .unwrap_or(Variant::ALL.len()),
         v.to_string(),
     )
 }
@@ -349,7 +353,7 @@ impl ReportSink for HtmlSink {
         let mut workloads: Vec<WorkloadKey> = workloads.into_iter().collect();
         workloads.sort_by_key(workload_sort_key);
         for metric in [Metric::ServerCpu, Metric::LatencyP50, Metric::MaxThroughput] {
-            let shown = [TOTAL, ENCODING_H1, TRANSPORT_PROTO, FRAMEWORK_PROTO];
+            let shown: Vec<Effect> = std::iter::once(Effect::total()).chain(Effect::chain()).collect();
             let series: Vec<BarSeries> = shown
                 .iter()
                 .zip(NEUTRAL)
@@ -366,7 +370,7 @@ impl ReportSink for HtmlSink {
                         })
                         .collect();
                     Some(BarSeries {
-                        name: effect.name.into(),
+                        name: effect.name.clone(),
                         colour: colour.into(),
                         opacity: 1.0,
                         values,
@@ -384,7 +388,7 @@ impl ReportSink for HtmlSink {
                 y_label: format!("{} ratio (log scale)", metric.short_label()),
                 categories: workloads
                     .iter()
-                    .map(|w| format!("{}\n{} {}", w.rpc.as_str(), w.shape, format::size_label(w.size)))
+                    .map(|w| format!("{}\n{} {}", w.rpc, w.shape, Size(w.size)))
                     .collect(),
                 series,
                 y_log: Some(true),
@@ -415,32 +419,33 @@ impl ReportSink for HtmlSink {
             return;
         }
         // shape → (encoding, op) → [(size bytes, label, bench)]
-        type Series<'a> = BTreeMap<(CodecEncoding, CodecOp), Vec<(u64, String, &'a Bench)>>;
+        type Series<'a> = BTreeMap<(Encoding, CodecOp), Vec<(u64, String, &'a Bench)>>;
         let mut by_shape: BTreeMap<(usize, String), Series<'_>> = BTreeMap::new();
         for b in codec {
             if let BenchId::Codec {
                 op,
                 encoding,
                 shape,
-                size_label,
-            } = &b.id
+                size,
+            } = b.id
             {
-                let bytes = format::parse_size_label(size_label).unwrap_or(0);
                 by_shape
-                    .entry(shape_order(shape))
+                    .entry(shape_order(shape.name()))
                     .or_default()
-                    .entry((*encoding, *op))
+                    .entry((encoding, op))
                     .or_default()
-                    .push((bytes, size_label.clone(), b));
+                    .push((size.bytes(), size.to_string(), b));
             }
         }
-        let size_bytes_of = |enc: CodecEncoding, shape: &str, label: &str| -> Option<u64> {
+        let size_bytes_of = |enc: Encoding, shape: &str, label: &str| -> Option<u64> {
             sizes
                 .iter()
                 .find(|r| r.shape == shape && r.size_label == label)
-                .map(|r| match enc {
-                    CodecEncoding::Json => r.json_bytes,
-                    CodecEncoding::Protobuf => r.protobuf_bytes,
+                .and_then(|r| match enc {
+                    // sonic writes the same bytes as serde_json.
+                    Encoding::Json | Encoding::Sonic => Some(r.json_bytes),
+                    Encoding::Protobuf => Some(r.protobuf_bytes),
+                    Encoding::Pbjson => None,
                 })
         };
         for ((_, shape), series) in &mut by_shape {
@@ -458,13 +463,13 @@ impl ReportSink for HtmlSink {
             let mut time_series = Vec::new();
             let mut mbps_series = Vec::new();
             for ((enc, op), points) in series.iter() {
-                let name = format!("{} {}", enc.as_str(), op.as_str());
+                let name = format!("{enc} {op}");
                 let dash = match op {
                     CodecOp::Encode => "",
                     CodecOp::Decode => "6 3",
                     CodecOp::PopulateEncode => "2 3",
                 };
-                let colour = encoding_colour(enc.as_str()).to_string();
+                let colour = encoding_colour(*enc).to_string();
                 let mut time_pts = Vec::new();
                 let mut mbps_pts = Vec::new();
                 for (bytes, label, b) in points {
@@ -555,20 +560,17 @@ impl ReportSink for HtmlSink {
                 op,
                 encoding,
                 shape,
-                size_label,
-            } = &b.id
+                size,
+            } = b.id
             else {
                 continue;
             };
-            let key = (
-                shape_order(shape),
-                format::parse_size_label(size_label).unwrap_or(u64::MAX),
-                *op,
-            );
+            let (shape, size_label) = (shape.name(), size.to_string());
+            let key = (shape_order(shape), size.bytes(), op);
             let row = rows.entry(key).or_insert_with(|| CodecRow {
-                shape: shape.clone(),
+                shape: shape.into(),
                 size: size_label.clone(),
-                op: op.as_str().into(),
+                op: op.name().into(),
                 json: "—".into(),
                 protobuf: "—".into(),
                 speedup: "—".into(),
@@ -584,12 +586,15 @@ impl ReportSink for HtmlSink {
             );
             let mbps = b
                 .throughput_bytes
-                .or_else(|| size_bytes_of(*encoding, shape, size_label))
+                .or_else(|| size_bytes_of(encoding, shape, &size_label))
                 .map(|n| format::mb_per_s(n as f64 / e.point_estimate * 1e3))
                 .unwrap_or_else(|| "—".into());
             match encoding {
-                CodecEncoding::Json => (row.json, row.json_mbps) = (text, mbps),
-                CodecEncoding::Protobuf => (row.protobuf, row.protobuf_mbps) = (text, mbps),
+                Encoding::Json => (row.json, row.json_mbps) = (text, mbps),
+                Encoding::Protobuf => (row.protobuf, row.protobuf_mbps) = (text, mbps),
+                // The table compares the claim's two encodings; the other JSON levels are in the
+                // time and throughput charts.
+                Encoding::Pbjson | Encoding::Sonic => {}
             }
         }
         for r in ratios {
@@ -613,19 +618,23 @@ impl ReportSink for HtmlSink {
         for ((_, shape), mut rows) in by_shape_sizes {
             rows.sort_by_key(|r| r.target_size);
             type Pick = fn(&EncodedSize) -> u64;
-            let columns: [(&str, &str, f64, Pick); 6] = [
-                ("json raw", "json", 1.0, |r| r.json_bytes),
-                ("json gzip", "json", 0.6, |r| r.json_gzip_bytes),
-                ("json zstd", "json", 0.35, |r| r.json_zstd_bytes),
-                ("protobuf raw", "protobuf", 1.0, |r| r.protobuf_bytes),
-                ("protobuf gzip", "protobuf", 0.6, |r| r.protobuf_gzip_bytes),
-                ("protobuf zstd", "protobuf", 0.35, |r| r.protobuf_zstd_bytes),
+            let columns: [(&str, Encoding, f64, Pick); 6] = [
+                ("json raw", Encoding::Json, 1.0, |r| r.json_bytes),
+                ("json gzip", Encoding::Json, 0.6, |r| r.json_gzip_bytes),
+                ("json zstd", Encoding::Json, 0.35, |r| r.json_zstd_bytes),
+                ("protobuf raw", Encoding::Protobuf, 1.0, |r| r.protobuf_bytes),
+                ("protobuf gzip", Encoding::Protobuf, 0.6, |r| {
+                    r.protobuf_gzip_bytes
+                }),
+                ("protobuf zstd", Encoding::Protobuf, 0.35, |r| {
+                    r.protobuf_zstd_bytes
+                }),
             ];
             let series = columns
                 .iter()
                 .map(|(name, enc, opacity, pick)| BarSeries {
                     name: (*name).into(),
-                    colour: encoding_colour(enc).into(),
+                    colour: encoding_colour(*enc).into(),
                     opacity: *opacity,
                     values: rows
                         .iter()
@@ -702,7 +711,7 @@ impl ReportSink for HtmlSink {
             }
         }
         for ((rpc, (_, shape), size), loads) in &groups {
-            let wl = format!("{} {shape} {}", rpc.as_str(), format::size_label(*size));
+            let wl = format!("{} {shape} {}", rpc, Size(*size));
             // Fixed rates first (what the ratios use), then the closed-loop point.
             let mut loads: Vec<(&LoadKey, &ByVariant<'_>)> = loads.iter().collect();
             loads.sort_by_key(|(k, _)| match k {
@@ -751,7 +760,7 @@ impl ReportSink for HtmlSink {
             }
         }
         for ((rpc, (_, shape), size), by_variant) in &sweeps {
-            let wl = format!("{} {shape} {}", rpc.as_str(), format::size_label(*size));
+            let wl = format!("{} {shape} {}", rpc, Size(*size));
             for pct in [Percentile::P50, Percentile::P99] {
                 let series: Vec<LineSeries> = by_variant
                     .iter()
@@ -865,7 +874,7 @@ impl ReportSink for HtmlSink {
         }
         let categories: Vec<String> = workloads
             .iter()
-            .map(|(rpc, (_, shape), size)| format!("{}\n{shape} {}", rpc.as_str(), format::size_label(*size)))
+            .map(|(rpc, (_, shape), size)| format!("{}\n{shape} {}", rpc, Size(*size)))
             .collect();
         type Metrics = [(
             Metric,
@@ -1145,7 +1154,7 @@ fn ratio_workload(r: &Ratio) -> WorkloadKey {
     WorkloadKey {
         rpc: r.source.rpc.unwrap_or(Rpc::Echo),
         shape: r.source.shape.clone(),
-        size: format::parse_size_label(&r.source.size_label).unwrap_or(0),
+        size: r.source.size_label.parse::<Size>().map_or(0, Size::bytes),
     }
 }
 
@@ -1187,7 +1196,7 @@ fn effect_tables(effects: &[EffectRatios]) -> Vec<EffectTable> {
                 .iter()
                 .filter(|e| list.iter().any(|(le, _)| le.effect == e.effect))
                 .map(|e| EffectRow {
-                    name: e.effect.name.into(),
+                    name: e.effect.name.clone(),
                     pair: format!("{} → {}", e.effect.baseline, e.effect.candidate),
                     cells: columns
                         .iter()
@@ -1209,33 +1218,31 @@ fn effect_tables(effects: &[EffectRatios]) -> Vec<EffectTable> {
                         .collect(),
                 })
                 .collect();
-            // total = encoding × transport × framework, per column where all four exist.
+            // total = the product of its chain (encoding × transport × framework), per column where
+            // every step exists.
             let chains = columns
                 .iter()
                 .filter_map(|col| {
-                    let get = |effect| {
+                    let get = |effect: &Effect| {
                         list.iter()
-                            .find(|(le, r)| le.effect == effect && column_of(r) == *col)
+                            .find(|(le, r)| le.effect == *effect && column_of(r) == *col)
                             .map(|(_, r)| r.value)
                     };
-                    let (t, e, tr, f) = (
-                        get(TOTAL)?,
-                        get(ENCODING_H1)?,
-                        get(TRANSPORT_PROTO)?,
-                        get(FRAMEWORK_PROTO)?,
-                    );
+                    let total = get(&Effect::total())?;
+                    let steps = Effect::chain()
+                        .iter()
+                        .map(|e| Some(format!("{} {}", e.factor, format::ratio(get(e)?))))
+                        .collect::<Option<Vec<String>>>()?;
                     Some(format!(
-                        "{}: total {} = encoding {} × transport {} × framework {}",
+                        "{}: total {} = {}",
                         col.2,
-                        format::ratio(t),
-                        format::ratio(e),
-                        format::ratio(tr),
-                        format::ratio(f)
+                        format::ratio(total),
+                        steps.join(" × ")
                     ))
                 })
                 .collect();
             EffectTable {
-                title: format!("{} {shape} {}", rpc.as_str(), format::size_label(size)),
+                title: format!("{} {shape} {}", rpc, Size(size)),
                 columns: columns.into_iter().map(|c| c.2).collect(),
                 rows,
                 chains,
@@ -1368,16 +1375,11 @@ fn round_trip_chart(benches: &[&Bench]) -> Option<ChartView> {
             variant,
             rpc,
             shape,
-            size_label,
-        } = &b.id
+            size,
+        } = b.id
         {
-            workloads.insert((
-                *rpc,
-                shape_order(shape),
-                format::parse_size_label(size_label).unwrap_or(0),
-                size_label.clone(),
-            ));
-            variants.insert(variant_order(variant));
+            workloads.insert((rpc, shape_order(shape.name()), size.bytes(), size.to_string()));
+            variants.insert(variant_order(variant.name()));
         }
     }
     let workloads: Vec<_> = workloads.into_iter().collect();
@@ -1389,14 +1391,11 @@ fn round_trip_chart(benches: &[&Bench]) -> Option<ChartView> {
             opacity: 1.0,
             values: workloads
                 .iter()
-                .map(|(rpc, (_, shape), _, label)| {
+                .map(|(rpc, (_, shape), bytes, _)| {
                     let b = benches.iter().find(|b| {
-                        b.id == BenchId::RoundTrip {
-                            variant: variant.clone(),
-                            rpc: *rpc,
-                            shape: shape.clone(),
-                            size_label: label.clone(),
-                        }
+                        matches!(b.id, BenchId::RoundTrip { variant: v, rpc: r, shape: s, size }
+                            if v.name() == variant && r == *rpc && s.name() == shape
+                                && size.bytes() == *bytes)
                     })?;
                     let e = b.typical();
                     let ci = &e.confidence_interval;
@@ -1424,7 +1423,7 @@ fn round_trip_chart(benches: &[&Bench]) -> Option<ChartView> {
         y_label: "round-trip time".into(),
         categories: workloads
             .iter()
-            .map(|(rpc, (_, shape), _, l)| format!("{}\n{shape} {l}", rpc.as_str()))
+            .map(|(rpc, (_, shape), _, l)| format!("{rpc}\n{shape} {l}"))
             .collect(),
         series,
         y_log: None,

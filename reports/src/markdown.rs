@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::evidence::{EffectRatios, LoadPoint, Metric, Ratio, TOTAL};
+use crate::evidence::{Effect, EffectRatios, LoadPoint, Metric, Ratio};
 use crate::format;
 use crate::model::Inputs;
 use crate::sink::{ReportError, ReportSink};
@@ -144,11 +144,7 @@ impl ReportSink for MarkdownSink {
                 _ => headers.push(m.short_label().to_string()),
             }
         }
-        let rpc = reference
-            .source
-            .rpc
-            .map(|r| format!("{} ", r.as_str()))
-            .unwrap_or_default();
+        let rpc = reference.source.rpc.map(|r| format!("{r} ")).unwrap_or_default();
         let mut s = format!(
             "\n### Where the difference comes from ({rpc}{} {})\n\n| effect | pair | {} |\n|---|---|{}\n",
             escape(&reference.source.shape),
@@ -168,7 +164,7 @@ impl ReportSink for MarkdownSink {
             );
             s += &row(&cells);
         }
-        if effects.iter().all(|e| e.effect != TOTAL) {
+        if effects.iter().all(|e| e.effect != Effect::total()) {
             s += "\nThe claim pair (rest-json-h1, grpc-proto-h2) was not measured together.\n";
         }
         s += "\nBrackets: min–max over repetitions; n=1 means a single repetition, no spread known. \

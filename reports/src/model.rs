@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use crate::criterion::{Bench, CriterionData};
-use crate::evidence::{self, EffectRatios, GRPC, LoadKey, REST, Ratio, VARIANTS};
+use rpcbench_model::Variant;
+
+use crate::evidence::{self, EffectRatios, GRPC, LoadKey, REST, Ratio};
 use crate::schema::{PointKind, PointResult, RunResults};
 use crate::verdict::{self, Verdict};
 
@@ -139,7 +141,7 @@ fn run_gaps(run: &RunResults, missing: &mut Vec<String>) {
             .iter()
             .any(|p| p.variant == v && evidence::is_usable(p))
     };
-    let absent: Vec<&str> = VARIANTS.iter().copied().filter(|v| !usable(v)).collect();
+    let absent: Vec<&str> = Variant::NAMES.iter().copied().filter(|v| !usable(v)).collect();
     if !absent.is_empty() {
         missing.push(format!("no usable load points for {}", absent.join(", ")));
     }

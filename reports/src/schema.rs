@@ -176,27 +176,7 @@ impl EncodedHistogram {
     }
 }
 
-/// The three RPCs of the `Bench` service.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Rpc {
-    Echo,
-    Fetch,
-    Upload,
-}
-
-impl Rpc {
-    pub const ALL: [Rpc; 3] = [Rpc::Echo, Rpc::Fetch, Rpc::Upload];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rpc::Echo => "echo",
-            Rpc::Fetch => "fetch",
-            Rpc::Upload => "upload",
-        }
-    }
-}
+pub use rpcbench_model::Rpc;
 
 /// What each request carries.
 #[derive(

@@ -85,7 +85,7 @@ impl ReportSink for JsonSink {
         self.summary.effects = effects
             .iter()
             .map(|e| SummaryEffect {
-                name: e.effect.name.into(),
+                name: e.effect.name.clone(),
                 baseline: e.effect.baseline.into(),
                 candidate: e.effect.candidate.into(),
                 ratios: e.ratios.clone(),

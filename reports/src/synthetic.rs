@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
-use crate::criterion::{Bench, BenchId, CodecEncoding, CodecOp, ConfidenceInterval, Estimate, Estimates};
-use crate::format;
+use rpcbench_model::{CodecOp, Encoding, PointId, Shape, Size, Variant};
+
+use crate::criterion::{Bench, BenchId, ConfidenceInterval, Estimate, Estimates};
 use crate::schema::*;
 
 /// What one synthetic load point measured.
@@ -120,21 +121,20 @@ pub fn point(spec: &PointSpec) -> PointResult {
         .unwrap_or(spec.achieved_rps);
     let elapsed_ns = 10_000_000_000u64;
     let ok = (achieved * 10.0) as u64;
-    let size_label = format::size_label(spec.size);
-    let kind_label = match spec.kind {
-        PointKind::MaxThroughput => "max".to_string(),
-        PointKind::FixedRate { rate_rps } => format!("rate{rate_rps}"),
-        PointKind::Sweep { fraction, .. } => format!("sweep{fraction}"),
+    let load = match spec.kind {
+        PointKind::MaxThroughput => rpcbench_model::LoadLabel::Max,
+        PointKind::FixedRate { rate_rps } => rpcbench_model::LoadLabel::rate(rate_rps),
+        PointKind::Sweep { fraction, .. } => rpcbench_model::LoadLabel::sweep(fraction),
     };
-    let id = format!(
-        "{}/{}/{}/{}/{}/rep{}",
-        spec.variant,
-        spec.rpc.as_str(),
-        spec.shape,
-        size_label,
-        kind_label,
-        spec.repetition
-    );
+    let id = PointId {
+        variant: spec.variant.parse().expect("a variant of the design"),
+        rpc: spec.rpc,
+        shape: spec.shape.parse().expect("a catalogue shape"),
+        size: Size(spec.size),
+        load,
+        repetition: spec.repetition,
+    }
+    .to_string();
     let workload = Workload {
         rpc: spec.rpc,
         shape: spec.shape.clone(),
@@ -261,7 +261,7 @@ pub fn run() -> RunResults {
     let mut points = Vec::new();
     let workloads = [("small", 1024u64, 60_000.0), ("mesh", 16384, 180_000.0)];
     for (shape, size, base_ns) in workloads {
-        for variant in crate::evidence::VARIANTS {
+        for variant in Variant::NAMES.iter().copied() {
             let f = variant_factor(variant, shape);
             let json = variant.contains("json");
             for rep in 0..3u32 {
@@ -337,17 +337,17 @@ pub fn estimate(ns: f64, rel: f64) -> Estimates {
 }
 
 /// A codec bench result.
-pub fn codec_bench(op: CodecOp, encoding: CodecEncoding, shape: &str, size: u64, ns: f64) -> Bench {
-    let size_label = format::size_label(size);
-    let full_id = format!("codec/{}/{}/{shape}/{size_label}", op.as_str(), encoding.as_str());
+pub fn codec_bench(op: CodecOp, encoding: Encoding, shape: Shape, size: u64, ns: f64) -> Bench {
+    let id = BenchId::Codec {
+        op,
+        encoding,
+        shape,
+        size: Size(size),
+    };
+    let full_id = id.to_string();
     Bench {
         dir: full_id.replace('/', "_").into(),
-        id: BenchId::Codec {
-            op,
-            encoding,
-            shape: shape.into(),
-            size_label,
-        },
+        id,
         full_id,
         throughput_bytes: Some(size),
         estimates: estimate(ns, 0.02),
@@ -358,8 +358,8 @@ pub fn codec_bench(op: CodecOp, encoding: CodecEncoding, shape: &str, size: u64,
 /// factor that grows with size (float formatting makes `mesh` JSON's worst case).
 pub fn codec_benches() -> Vec<Bench> {
     let mut out = Vec::new();
-    for shape in ["small", "logs", "mesh", "nested", "metrics", "blob"] {
-        let sizes: &[u64] = if shape == "small" {
+    for shape in Shape::ALL {
+        let sizes: &[u64] = if shape == Shape::Small {
             &[128]
         } else {
             &[1024, 16384, 262_144, 1 << 20]
@@ -368,19 +368,19 @@ pub fn codec_benches() -> Vec<Bench> {
             let base = 60.0 + size as f64 * 0.35;
             let growth = (size as f64 / 1024.0).log2().max(0.0);
             let (enc_x, dec_x) = match shape {
-                "mesh" => (3.5 + growth * 0.55, 4.0 + growth * 0.6),
-                "blob" => (2.0, 2.5),
-                "metrics" => (2.5 + growth * 0.1, 3.0 + growth * 0.2),
+                Shape::Mesh => (3.5 + growth * 0.55, 4.0 + growth * 0.6),
+                Shape::Blob => (2.0, 2.5),
+                Shape::Metrics => (2.5 + growth * 0.1, 3.0 + growth * 0.2),
                 _ => (1.8 + growth * 0.1, 2.2 + growth * 0.15),
             };
             for (op, x) in [(CodecOp::Encode, enc_x), (CodecOp::Decode, dec_x)] {
                 let proto_ns = base * if op == CodecOp::Decode { 1.4 } else { 1.0 };
-                out.push(codec_bench(op, CodecEncoding::Protobuf, shape, size, proto_ns));
-                out.push(codec_bench(op, CodecEncoding::Json, shape, size, proto_ns * x));
+                out.push(codec_bench(op, Encoding::Protobuf, shape, size, proto_ns));
+                out.push(codec_bench(op, Encoding::Json, shape, size, proto_ns * x));
             }
             out.push(codec_bench(
                 CodecOp::PopulateEncode,
-                CodecEncoding::Protobuf,
+                Encoding::Protobuf,
                 shape,
                 size,
                 base * 2.2,
@@ -397,21 +397,21 @@ pub fn encoded_sizes() -> EncodedSizes {
     for bench in codec_benches() {
         if let BenchId::Codec {
             op: CodecOp::Encode,
-            encoding: CodecEncoding::Protobuf,
+            encoding: Encoding::Protobuf,
             shape,
-            size_label,
+            size,
         } = bench.id
         {
-            let size = format::parse_size_label(&size_label).unwrap_or(0);
-            let json_x = match shape.as_str() {
-                "mesh" => 2.4,
-                "blob" => 1.34,
-                "metrics" => 2.1,
+            let json_x = match shape {
+                Shape::Mesh => 2.4,
+                Shape::Blob => 1.34,
+                Shape::Metrics => 2.1,
                 _ => 1.5,
             };
+            let (size_label, size) = (size.to_string(), size.bytes());
             let json = (size as f64 * json_x) as u64;
             rows.push(EncodedSize {
-                shape,
+                shape: shape.name().into(),
                 size_label,
                 target_size: size,
                 json_bytes: json,

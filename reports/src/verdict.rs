@@ -265,7 +265,7 @@ fn codec_source(r: &Ratio) -> String {
 fn short_source(r: &Ratio) -> String {
     let mut s = format!("{}, ", r.metric.short_label());
     if let Some(rpc) = r.source.rpc {
-        s.push_str(rpc.as_str());
+        s.push_str(rpc.name());
         s.push(' ');
     }
     s.push_str(&format!("{} {}", r.source.shape, r.source.size_label));
@@ -381,11 +381,7 @@ fn reference_clause(e2e: &[&Ratio]) -> Option<String> {
     if clauses.is_empty() {
         return None;
     }
-    let rpc = best
-        .source
-        .rpc
-        .map(|r| format!("{} ", r.as_str()))
-        .unwrap_or_default();
+    let rpc = best.source.rpc.map(|r| format!("{r} ")).unwrap_or_default();
     Some(format!(
         "at {} ({rpc}{}) the difference is {}",
         best.source.size_label,
@@ -397,17 +393,18 @@ fn reference_clause(e2e: &[&Ratio]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::criterion::{CodecEncoding, CodecOp};
     use crate::evidence::{GRPC, REST, codec_speedups, pair_ratios};
     use crate::schema::PointKind;
     use crate::synthetic::{PointSpec, codec_bench, point};
+    use rpcbench_model::{CodecOp, Encoding};
 
     /// Codec benches where JSON takes `x` times protobuf's time for (op, shape, size).
     fn codec(cases: &[(CodecOp, &str, u64, f64)]) -> Vec<Ratio> {
         let mut benches = Vec::new();
         for &(op, shape, size, x) in cases {
-            benches.push(codec_bench(op, CodecEncoding::Protobuf, shape, size, 1000.0));
-            benches.push(codec_bench(op, CodecEncoding::Json, shape, size, 1000.0 * x));
+            let shape = shape.parse().unwrap();
+            benches.push(codec_bench(op, Encoding::Protobuf, shape, size, 1000.0));
+            benches.push(codec_bench(op, Encoding::Json, shape, size, 1000.0 * x));
         }
         let (ratios, missing) = codec_speedups(&benches);
         assert!(missing.is_empty());

@@ -14,8 +14,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_util::{Stream, StreamExt};
+use rpcbench_proto::Shape;
 use rpcbench_proto::pb::{
-    FetchRequest, Payload, PublishAck, PublishRequest, Shape, StreamMessage, StreamRequest, UploadSummary,
+    self, FetchRequest, Payload, PublishAck, PublishRequest, StreamMessage, StreamRequest, UploadSummary,
 };
 use rpcbench_proto::{
     Encoding, SharedMessage, SharedPayload, grpc_json, grpc_pbjson, grpc_proto, grpc_sonic,
@@ -50,8 +51,9 @@ impl From<StreamError> for Status {
 
 impl GrpcBench {
     fn fetch(&self, req: FetchRequest) -> Result<SharedPayload, Status> {
-        let shape = Shape::try_from(req.shape)
+        let shape = pb::Shape::try_from(req.shape)
             .map_err(|_| Status::invalid_argument(format!("unknown shape number {}", req.shape)))?;
+        let shape = Shape::try_from(shape).map_err(CoreError::from)?;
         Ok(SharedPayload(self.core.fetch(shape, req.size, req.seed)?))
     }
 

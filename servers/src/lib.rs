@@ -14,12 +14,11 @@ pub mod rest;
 pub mod rest_stream;
 pub mod settings;
 pub mod stream;
-pub mod variant;
 
 pub use crate::core::{CoreError, ServiceCore};
 pub use listen::{ServeError, Server};
+pub use rpcbench_model::{HttpVersion, Stack, Variant};
 pub use settings::ServerSettings;
-pub use variant::{HttpVersion, Stack, Variant};
 
 /// Builds the complete HTTP service of `variant` (REST router or gRPC routes + health).
 pub async fn app(

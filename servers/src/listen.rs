@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 
 use crate::core::ServiceCore;
 use crate::settings::ServerSettings;
-use crate::variant::{HttpVersion, Variant};
+use crate::{HttpVersion, Variant};
 
 /// How long shutdown waits for in-flight requests before closing connections.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);

@@ -19,9 +19,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
-use rpcbench_proto::catalogue::ShapeName;
-use rpcbench_proto::pb::{Payload, Shape};
-use rpcbench_proto::{CodecError, Encoding, Wire};
+use rpcbench_proto::catalogue;
+use rpcbench_proto::pb::Payload;
+use rpcbench_proto::{Codec as _, CodecError, Encoding, Wire};
 use serde::Deserialize;
 
 use crate::core::{CoreError, ServiceCore};
@@ -211,7 +211,7 @@ async fn fetch(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(format!("bad query: {}", e.body_text())))?;
-    let shape = Shape::parse(&shape).map_err(CoreError::from)?;
+    let shape = catalogue::parse_shape(&shape).map_err(CoreError::from)?;
     let enc = response_encoding(&state, &headers, state.json)?;
     let payload = state.core.fetch(shape, q.size, q.seed)?;
     encoded(enc, payload.as_ref())

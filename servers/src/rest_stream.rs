@@ -27,9 +27,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use rpcbench_proto::catalogue::ShapeName;
-use rpcbench_proto::pb::{PublishAck, Shape, StreamMessage, StreamRequest};
-use rpcbench_proto::{Encoding, SharedMessage};
+use rpcbench_proto::catalogue;
+use rpcbench_proto::pb::{self, PublishAck, StreamMessage, StreamRequest};
+use rpcbench_proto::{Codec as _, Encoding, SharedMessage};
 use serde::Deserialize;
 
 use crate::core::{CoreError, ServiceCore};
@@ -82,9 +82,9 @@ fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
 }
 
 fn feed_request(shape: &str, q: &FeedQuery) -> Result<StreamRequest, ApiError> {
-    let shape = Shape::parse(shape).map_err(CoreError::from)?;
+    let shape = catalogue::parse_shape(shape).map_err(CoreError::from)?;
     Ok(StreamRequest {
-        shape: shape as i32,
+        shape: pb::Shape::from(shape) as i32,
         size: q.size,
         seed: q.seed,
         count: q.count,
@@ -233,7 +233,9 @@ async fn stats(State(state): State<AppState>) -> Response {
 fn ws_encoding(state: &AppState, q: Option<&str>) -> Result<Encoding, ApiError> {
     let enc = match q {
         None => return Ok(state.json),
-        Some(name) => name.parse::<Encoding>().map_err(ApiError::BadRequest)?,
+        Some(name) => name
+            .parse::<Encoding>()
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?,
     };
     if enc.is_json() && enc != state.json {
         return Err(ApiError::BadRequest(format!(

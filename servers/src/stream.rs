@@ -173,6 +173,7 @@ impl ServiceCore {
         }
         let shape = Shape::try_from(req.shape)
             .map_err(|_| rpcbench_proto::CatalogueError::UnknownShape(format!("number {}", req.shape)))?;
+        let shape = rpcbench_proto::Shape::try_from(shape)?;
         let payload = SharedPayload(self.fetch(shape, req.size, req.seed)?);
         let count = req.count;
         let interval = req.interval_ns;

@@ -133,6 +133,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "LIST")]
     pub cpus: Option<String>,
 
+    /// Also shut down when stdin reaches end of file (how `rpcbench run` makes sure no server
+    /// outlives it, even when it is killed)
+    #[arg(long, hide = true)]
+    pub exit_on_stdin_eof: bool,
+
     /// Fairness settings, identical defaults for every variant.
     #[command(flatten)]
     pub settings: ServerSettings,

@@ -132,6 +132,7 @@ fn write_run_dir(
         },
         server_settings: serde_json::Value::Null,
         floor: None,
+        network: None,
         complete: merged.summary.complete,
         errors: merged.summary.incomplete_reason.iter().cloned().collect(),
         points: vec![PointResult {

@@ -60,7 +60,7 @@ pub const LINK_DEV: &str = "rpcb0";
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
     #[error(
-        "network profile {profile:?} needs its own network namespaces, and creating one failed ({source}). \
+        "network profile {profile:?} needs its own network namespaces, and creating one failed. \
          Shaped profiles need root, or CAP_SYS_ADMIN and CAP_NET_ADMIN (unprivileged user namespaces are not supported); \
          rpcbench never falls back to loopback silently — use --network loopback for an unprivileged run"
     )]

@@ -14,6 +14,7 @@ use rpcbench_reports::{
     LatencyStats, LoadReport, Percentile, PhysicalFloor, PointKind, PointResult, Provenance, RunResults,
     SCHEMA_VERSION, ServerStats, Workload, write_atomic, write_json_atomic,
 };
+use rpcbench_reports::{NetworkProfile, NetworkResult};
 use rpcbench_servers::{ServerSettings, Variant};
 
 use crate::client::{Call, health_check};
@@ -37,6 +38,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Where criterion's results are, for the report.
     pub criterion_dir: Option<PathBuf>,
+    /// The network between load generator and servers (one run directory per profile).
+    pub network: NetworkProfile,
 }
 
 /// Where a finished run put its files.
@@ -45,6 +48,8 @@ pub struct RunOutput {
     pub dir: PathBuf,
     pub results: PathBuf,
     pub complete: bool,
+    /// Stopped by Ctrl-C (the remaining network profiles are not run).
+    pub interrupted: bool,
 }
 
 /// Default CPU sets: the first half of this process's CPUs for servers, the second half for
@@ -168,15 +173,34 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
         .as_deref()
         .map(|c| &c[..c.len().min(8)])
         .unwrap_or("nocommit");
-    let dir = opts.output_dir.join(format!("{stamp}-{short}"));
+    let dir = match &opts.network {
+        NetworkProfile::Loopback => opts.output_dir.join(format!("{stamp}-{short}")),
+        NetworkProfile::Shaped(p) => opts.output_dir.join(format!("{stamp}-{short}-{}", p.name)),
+    };
+    // A shaped profile first builds its lab: without privilege this is the clear error, before
+    // any directory is written.
+    let mut lab = match &opts.network {
+        NetworkProfile::Loopback => None,
+        NetworkProfile::Shaped(p) => {
+            let exe = std::env::current_exe().context("cannot find the rpcbench executable")?;
+            let lab = crate::netns::Lab::create(p, &exe)?;
+            if !opts.quiet {
+                eprintln!(
+                    "rpcbench run: network {p}: client host {}, server host {} ({:?})",
+                    lab.client().id(),
+                    lab.server().id(),
+                    lab.emulation()
+                );
+            }
+            Some(lab)
+        }
+    };
     std::fs::create_dir_all(dir.join("hgrm")).with_context(|| format!("cannot create {}", dir.display()))?;
 
     let threads = opts
         .client_cpus
         .as_ref()
         .map_or_else(|| opts.settings.effective_worker_threads(), Vec::len);
-    let runtime = crate::load::client_runtime(threads.max(1))?;
-
     let mut ctx = Ctx {
         opts,
         dir: &dir,
@@ -187,6 +211,13 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
             provenance,
             server_settings: serde_json::to_value(&opts.settings)?,
             floor: None,
+            network: lab.as_ref().map(|lab| NetworkResult {
+                configured: lab.profile().clone(),
+                emulation: lab.emulation(),
+                measured: None,
+                delay_line: None,
+                namespaces: vec![lab.client().id().to_owned(), lab.server().id().to_owned()],
+            }),
             points: Vec::new(),
             complete: false,
             errors: Vec::new(),
@@ -208,7 +239,33 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
             opts.client_cpus
         );
     }
-    if opts.scenario.measure_floor {
+    if let (Some(lab), Some(net)) = (&lab, ctx.results.network.as_mut()) {
+        // Verify the link before measuring anything over it.
+        match lab.verify() {
+            Ok(m) => {
+                if !opts.quiet {
+                    eprintln!(
+                        "rpcbench run: network {} verified: RTT min {:.3} ms, p50 {:.3} ms (configured {:.3} ms); bulk up {}, down {} (configured {})",
+                        net.configured.name,
+                        m.rtt.min_ns as f64 / 1e6,
+                        m.rtt.p50_ns as f64 / 1e6,
+                        net.configured.rtt_ns as f64 / 1e6,
+                        rpcbench_reports::network::format_rate(m.bandwidth_up_bps),
+                        rpcbench_reports::network::format_rate(m.bandwidth_down_bps),
+                        net.configured.rate_bps.map_or("unshaped".into(), |r| {
+                            rpcbench_reports::network::format_rate(r as f64)
+                        }),
+                    );
+                }
+                net.measured = Some(m);
+            }
+            Err(e) => ctx
+                .results
+                .errors
+                .push(format!("network verification failed: {e}")),
+        }
+        ctx.save()?;
+    } else if opts.scenario.measure_floor {
         match measure_floor(opts.server_cpus.as_deref(), 20_000) {
             Ok(floor) => ctx.results.floor = Some(floor),
             Err(e) => ctx
@@ -218,21 +275,46 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
         }
     }
 
-    let outcome = runtime.block_on(async {
-        let stop = ctx.stop.clone();
-        let interrupted = Arc::clone(&ctx.interrupted);
-        let ctrl_c = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                interrupted.store(true, std::sync::atomic::Ordering::SeqCst);
-                stop.stop("interrupted (Ctrl-C)");
-            }
-        });
-        let r = run_matrix(&mut ctx).await;
-        ctrl_c.abort();
-        r
-    });
+    let matrix = |ctx: &mut Ctx<'_>, runtime: &tokio::runtime::Runtime| {
+        runtime.block_on(async {
+            let stop = ctx.stop.clone();
+            let interrupted = Arc::clone(&ctx.interrupted);
+            let ctrl_c = tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    interrupted.store(true, std::sync::atomic::Ordering::SeqCst);
+                    stop.stop("interrupted (Ctrl-C)");
+                }
+            });
+            let r = run_matrix(ctx, lab.as_ref()).await;
+            ctrl_c.abort();
+            r
+        })
+    };
+    let outcome = match &lab {
+        None => matrix(&mut ctx, &crate::load::client_runtime(threads.max(1))?),
+        // The load generator's runtime is built on a thread inside the client host, so every
+        // thread and socket it makes belongs to that namespace.
+        Some(l) => std::thread::scope(|s| {
+            s.spawn(|| -> anyhow::Result<()> {
+                l.client().enter_current_thread()?;
+                matrix(&mut ctx, &crate::load::client_runtime(threads.max(1))?)
+            })
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the load generator thread panicked")))
+        }),
+    };
     if let Err(e) = outcome {
         ctx.results.errors.push(format!("{e:#}"));
+    }
+    if let Some(lab) = lab.as_mut() {
+        match lab.finish() {
+            Ok(stats) => {
+                if let Some(net) = ctx.results.network.as_mut() {
+                    net.delay_line = stats;
+                }
+            }
+            Err(e) => ctx.results.errors.push(format!("{e}")),
+        }
     }
     ctx.results.provenance.finished_at = Some(crate::provenance::now_rfc3339());
     ctx.results.complete = ctx.results.errors.is_empty()
@@ -243,10 +325,15 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
         results: dir.join("results.json"),
         dir: dir.clone(),
         complete: ctx.results.complete,
+        interrupted: ctx.interrupted.load(std::sync::atomic::Ordering::SeqCst),
     })
 }
 
-async fn start_servers(opts: &RunOptions, variants: &[Variant]) -> anyhow::Result<Servers> {
+async fn start_servers(
+    opts: &RunOptions,
+    variants: &[Variant],
+    lab: Option<&crate::netns::Lab>,
+) -> anyhow::Result<Servers> {
     let exe = std::env::current_exe().context("cannot find the rpcbench executable")?;
     let mut extra = settings_flags(&opts.settings);
     if let Some(cpus) = &opts.server_cpus {
@@ -257,7 +344,10 @@ async fn start_servers(opts: &RunOptions, variants: &[Variant]) -> anyhow::Resul
         procs: BTreeMap::new(),
     };
     for &variant in variants {
-        let process = ServerProcess::start(&exe, variant, &extra)?;
+        let process = match lab {
+            Some(lab) => ServerProcess::start_in(&exe, variant, &extra, lab.server())?,
+            None => ServerProcess::start(&exe, variant, &extra)?,
+        };
         let addr = process.addr();
         servers.procs.insert(variant, process);
         tokio::time::timeout(
@@ -287,10 +377,10 @@ fn settings_flags(s: &ServerSettings) -> Vec<String> {
     v
 }
 
-async fn run_matrix(ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+async fn run_matrix(ctx: &mut Ctx<'_>, lab: Option<&crate::netns::Lab>) -> anyhow::Result<()> {
     let scenario = ctx.opts.scenario.clone();
     let variants = scenario.variant_list();
-    let mut servers = start_servers(ctx.opts, &variants).await?;
+    let mut servers = start_servers(ctx.opts, &variants, lab).await?;
     // Maximum throughput of the first repetition, per workload and variant: the basis of the
     // common and sweep rates, so every repetition offers the same rates.
     let mut max_rps: BTreeMap<(usize, Variant), f64> = BTreeMap::new();

@@ -6,6 +6,7 @@ use crate::cli::RunArgs;
 use crate::pin::{parse_cpu_list, pin_process};
 use crate::run::{EXIT_INCOMPLETE, RunOptions};
 use crate::scenario::{Preset, Scenario};
+use rpcbench_reports::NetworkProfile;
 
 /// Runs `rpcbench run`; returns the exit code.
 pub fn run(args: RunArgs) -> anyhow::Result<u8> {
@@ -61,7 +62,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         },
         None => None,
     };
-    let opts = RunOptions {
+    let mut scenario = scenario;
+    if !args.networks.is_empty() {
+        scenario.networks = args.networks.clone();
+    }
+    let profiles = scenario
+        .network_profiles()
+        .map_err(anyhow::Error::msg)
+        .context("--network")?;
+    let mut opts = RunOptions {
         scenario,
         scenario_name,
         output_dir: args.output_dir,
@@ -70,17 +79,26 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         settings: args.settings,
         quiet: args.quiet || crate::run::quiet_by_default(),
         criterion_dir: Some(args.criterion_dir),
+        network: NetworkProfile::Loopback,
     };
-    let out = crate::run::run(&opts)?;
-    println!("results: {}", out.results.display());
-    crate::report::render_after_run(&out.dir, opts.criterion_dir.as_deref());
-    if out.complete {
-        Ok(0)
-    } else {
-        eprintln!(
-            "rpcbench run: the run is incomplete; see `errors` and failed points in {}",
-            out.results.display()
-        );
-        Ok(EXIT_INCOMPLETE)
+    // One run (directory, report, verdict) per network profile, in the order given.
+    let mut code = 0;
+    for profile in profiles {
+        opts.network = profile;
+        let out = crate::run::run(&opts)?;
+        println!("results: {}", out.results.display());
+        crate::report::render_after_run(&out.dir, opts.criterion_dir.as_deref());
+        if !out.complete {
+            eprintln!(
+                "rpcbench run: the run on network {} is incomplete; see `errors` and failed points in {}",
+                opts.network.name(),
+                out.results.display()
+            );
+            code = EXIT_INCOMPLETE;
+            if out.interrupted {
+                break;
+            }
+        }
     }
+    Ok(code)
 }

@@ -85,6 +85,10 @@ pub struct Scenario {
     /// Measure the loopback TCP round-trip floor before the run.
     #[serde(default = "yes")]
     pub measure_floor: bool,
+    /// Network profiles, each measured as its own run (directory, report, verdict): `loopback`
+    /// (the default when empty), `lan`, `wan`, `mobile`, or `NAME:rate=50mbit,rtt=30ms,loss=0.1%`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub networks: Vec<String>,
     pub points: LoadPoints,
     pub workloads: Vec<WorkloadSpec>,
 }
@@ -142,6 +146,7 @@ impl Preset {
                 connections: 2,
                 check_every: 16,
                 measure_floor: true,
+                networks: Vec::new(),
                 points: LoadPoints {
                     max_throughput: true,
                     common_rate_fractions: vec![0.5],
@@ -173,6 +178,7 @@ impl Preset {
                 connections: 4,
                 check_every: 16,
                 measure_floor: true,
+                networks: Vec::new(),
                 points: LoadPoints {
                     max_throughput: true,
                     common_rate_fractions: vec![0.25, 0.5],
@@ -227,8 +233,27 @@ impl Scenario {
         }
     }
 
+    /// The network profiles to run, in order (`loopback` when none is named).
+    pub fn network_profiles(&self) -> Result<Vec<rpcbench_reports::NetworkProfile>, String> {
+        if self.networks.is_empty() {
+            return Ok(vec![rpcbench_reports::NetworkProfile::Loopback]);
+        }
+        let mut names = std::collections::BTreeSet::new();
+        let mut out = Vec::new();
+        for (i, spec) in self.networks.iter().enumerate() {
+            let p =
+                rpcbench_reports::NetworkProfile::parse(spec).map_err(|e| format!("networks[{i}]: {e}"))?;
+            if !names.insert(p.name().to_owned()) {
+                return Err(format!("networks[{i}]: profile {:?} appears twice", p.name()));
+            }
+            out.push(p);
+        }
+        Ok(out)
+    }
+
     /// Checks values a TOML type check cannot.
     pub fn validate(&self) -> Result<(), String> {
+        self.network_profiles()?;
         for v in &self.variants {
             if v.parse::<Variant>().is_err() {
                 return Err(format!("variants: unknown variant {v:?}"));

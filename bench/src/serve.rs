@@ -38,9 +38,30 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{line}").and_then(|()| stdout.flush()).context("cannot write the ready line")?;
         drop(stdout);
-        server.serve(shutdown_signal()).await;
+        let stdin_eof = args.exit_on_stdin_eof.then(stdin_eof);
+        server
+            .serve(async move {
+                match stdin_eof {
+                    Some(eof) => tokio::select! {
+                        _ = shutdown_signal() => {}
+                        _ = eof => tracing::info!("stdin closed: shutting down"),
+                    },
+                    None => shutdown_signal().await,
+                }
+            })
+            .await;
         Ok(())
     })
+}
+
+/// Resolves when stdin reaches end of file (read on a detached thread, so it never delays exit).
+fn stdin_eof() -> tokio::sync::oneshot::Receiver<()> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+        let _ = tx.send(());
+    });
+    rx
 }
 
 /// Resolves on SIGTERM or SIGINT.

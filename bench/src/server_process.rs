@@ -60,6 +60,20 @@ impl ServerProcess {
         Self::start_with(exe, variant, loopback, extra, Command::spawn)
     }
 
+    /// [`ServerProcess::start`] on the server host of a network lab: the child runs in the
+    /// lab's server namespace and binds the lab's server address.
+    pub fn start_in(
+        exe: &Path,
+        variant: Variant,
+        extra: &[String],
+        host: &crate::netns::NetNs,
+    ) -> Result<ServerProcess, ProcessError> {
+        let addr = SocketAddr::from((crate::netns::SERVER_ADDR, 0));
+        Self::start_with(exe, variant, addr, extra, |cmd| {
+            host.spawn(cmd).map_err(std::io::Error::other)
+        })
+    }
+
     /// Like [`start`](Self::start), binding `addr`, with the child started by `spawn` (for
     /// example inside another network namespace); readiness and stopping are the same.
     pub fn start_with(
@@ -70,14 +84,17 @@ impl ServerProcess {
         spawn: impl FnOnce(&mut Command) -> std::io::Result<Child>,
     ) -> Result<ServerProcess, ProcessError> {
         let mut command = Command::new(exe);
+        // The child also exits when its stdin closes: when this process dies, even by SIGKILL,
+        // no server (and so no network namespace it holds) outlives it.
         command
             .args(["serve", "--variant", variant.name(), "--addr", &addr.to_string()])
+            .arg("--exit-on-stdin-eof")
             .args(extra)
             .env(
                 "RUST_LOG",
                 std::env::var("RPCBENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
             )
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let mut child = spawn(&mut command).map_err(|source| ProcessError::Spawn {

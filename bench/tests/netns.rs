@@ -69,3 +69,194 @@ fn shaped_link_has_the_configured_rate_and_rtt() {
         "a lab namespace outlived the lab"
     );
 }
+
+/// A tiny shaped scenario: two variants, one small workload, short points.
+fn tiny_scenario(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("tiny.toml");
+    std::fs::write(
+        &path,
+        r#"name = "tiny-net"
+variants = ["rest-json-h1", "grpc-proto-h2"]
+repetitions = 1
+warmup = "100ms"
+duration = "1s"
+timeout = "5s"
+connections = 1
+check_every = 1
+networks = ["t:rate=20mbit,rtt=10ms"]
+
+[points]
+max_throughput = true
+common_rate_fractions = []
+
+[[workloads]]
+rpc = "echo"
+shape = "small"
+size = 256
+"#,
+    )
+    .unwrap();
+    path
+}
+
+/// Starts `rpcbench run` on the tiny scenario and waits for the line naming its namespaces.
+fn start_run(dir: &std::path::Path) -> (std::process::Child, Vec<String>, std::thread::JoinHandle<String>) {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(exe())
+        .args(["run", "--no-pin", "--scenario"])
+        .arg(tiny_scenario(dir))
+        .arg("--output-dir")
+        .arg(dir.join("runs"))
+        .env_remove("CI")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut ids = Vec::new();
+    let mut line = String::new();
+    while err.read_line(&mut line).unwrap() > 0 {
+        if line.contains("client host net:[") {
+            ids = line
+                .split_whitespace()
+                .filter(|w| w.starts_with("net:["))
+                .map(|w| w.trim_end_matches(',').to_owned())
+                .collect();
+        }
+        // The first measured point: servers, delay line and load generator all exist.
+        if line.contains("/rep0:") {
+            break;
+        }
+        line.clear();
+    }
+    assert_eq!(ids.len(), 2, "no namespace line before the first point: {line}");
+    let rest = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut err, &mut s);
+        s
+    });
+    (child, ids, rest)
+}
+
+/// Polls (bounded) until none of `ids` is referenced anywhere on the machine.
+fn assert_namespaces_gone(ids: &[String], when: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let live = live_namespace_ids();
+        let left: Vec<_> = ids.iter().filter(|i| live.contains(*i)).collect();
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{when}: namespaces {left:?} still exist"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn root_links() -> String {
+    let out = std::process::Command::new("ip")
+        .args(["-o", "link", "show"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// After a complete run, after Ctrl-C (SIGINT) and after SIGKILL of `rpcbench run` (plus the
+/// documented `rpcbench netns-clean`), no namespace, link or qdisc of the run is left, and the
+/// caller's own namespace never had a link added.
+#[test]
+fn nothing_is_left_after_a_run_sigint_or_sigkill() {
+    if !root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let links_before = root_links();
+
+    // SIGINT: the run stops, keeps its points, exits 3.
+    let (child, ids, rest) = start_run(dir.path());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = rest.join().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert_namespaces_gone(&ids, "after SIGINT");
+
+    // SIGKILL: no handler runs; the helpers exit when their stdin closes.
+    let (mut child, ids, _rest) = start_run(dir.path());
+    child.kill().unwrap();
+    let _ = child.wait();
+    let clean = std::process::Command::new(exe())
+        .arg("netns-clean")
+        .output()
+        .unwrap();
+    assert!(clean.status.success());
+    assert_namespaces_gone(&ids, "after SIGKILL and netns-clean");
+    let leftovers = rpcbench::netns::clean_leftovers();
+    assert!(leftovers.is_empty(), "helpers still running: {leftovers:?}");
+
+    // A complete run.
+    let (child, ids, rest) = start_run(dir.path());
+    let out = child.wait_with_output().unwrap();
+    let stderr = rest.join().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_namespaces_gone(&ids, "after a complete run");
+
+    assert_eq!(
+        root_links(),
+        links_before,
+        "links in the caller's namespace changed"
+    );
+}
+
+/// Without privilege a shaped profile fails with the error naming what is missing — never a
+/// silent loopback run.
+#[test]
+fn unprivileged_shaped_run_fails_clearly() {
+    if !root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+        ])
+        .arg(exe())
+        .args([
+            "run",
+            "--preset",
+            "smoke",
+            "--no-pin",
+            "--network",
+            "wan",
+            "--output-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("needs its own network namespaces") && stderr.contains("root"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("/rep0:"), "it measured something: {stderr}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "it wrote a run directory"
+    );
+}

@@ -445,6 +445,11 @@ pub struct RunResults {
     /// Fairness settings applied identically to every server variant.
     pub server_settings: serde_json::Value,
     pub floor: Option<PhysicalFloor>,
+    /// The shaped network profile of this run (absent: loopback): configured link, what its
+    /// verification measured, the delay line's own CPU and jitter. One run directory (and one
+    /// verdict) per network profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<crate::network::NetworkResult>,
     pub points: Vec<PointResult>,
     /// False when the run stopped early; every point measured before that is still here.
     pub complete: bool,

@@ -313,6 +313,7 @@ pub fn run() -> RunResults {
         floor: Some(PhysicalFloor {
             tcp_ping_pong: LatencyStats::from_histogram(&floor),
         }),
+        network: None,
         points,
         complete: true,
         errors: vec![],

@@ -438,7 +438,7 @@ impl Client {
                 let (send, conn) = http2::Builder::new(TokioExecutor::new())
                     .initial_stream_window_size(settings.h2_stream_window)
                     .initial_connection_window_size(settings.h2_connection_window)
-                    .adaptive_window(false)
+                    .adaptive_window(settings.h2_adaptive_window)
                     .handshake(io)
                     .await
                     .map_err(|e| conn_err(e.to_string()))?;
@@ -622,7 +622,7 @@ pub(crate) async fn grpc_channel(
         .connect_timeout(CONNECT_TIMEOUT)
         .initial_stream_window_size(settings.h2_stream_window)
         .initial_connection_window_size(settings.h2_connection_window)
-        .http2_adaptive_window(false)
+        .http2_adaptive_window(settings.h2_adaptive_window)
         .tcp_nodelay(settings.tcp_nodelay);
     let settings = settings.clone();
     let connector = tower::service_fn(move |_uri: http::Uri| {

@@ -368,6 +368,7 @@ fn settings_flags(s: &ServerSettings) -> Vec<String> {
         format!("--max-body-bytes={}", s.max_body_bytes),
         format!("--h2-stream-window={}", s.h2_stream_window),
         format!("--h2-connection-window={}", s.h2_connection_window),
+        format!("--h2-adaptive-window={}", s.h2_adaptive_window),
         format!("--h2-max-concurrent-streams={}", s.h2_max_concurrent_streams),
         format!("--h2-max-frame-size={}", s.h2_max_frame_size),
     ];

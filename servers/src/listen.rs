@@ -69,7 +69,7 @@ pub fn connection_builder(http: HttpVersion, settings: &ServerSettings) -> auto:
                 .initial_connection_window_size(settings.h2_connection_window)
                 .max_concurrent_streams(settings.h2_max_concurrent_streams)
                 .max_frame_size(settings.h2_max_frame_size)
-                .adaptive_window(false);
+                .adaptive_window(settings.h2_adaptive_window);
             builder
         }
     }

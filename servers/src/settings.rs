@@ -31,6 +31,12 @@ pub struct ServerSettings {
     #[arg(long, default_value_t = 8 * 1024 * 1024, value_name = "BYTES")]
     pub h2_connection_window: u32,
 
+    /// HTTP/2 BDP-adaptive flow-control windows (hyper's BDP estimation, as grpc-go's): the
+    /// windows grow with the measured bandwidth-delay product instead of staying at the initial
+    /// sizes. Off by default so every variant has the same fixed windows
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub h2_adaptive_window: bool,
+
     /// HTTP/2 maximum concurrent streams per connection
     #[arg(long, default_value_t = 1024, value_name = "N")]
     pub h2_max_concurrent_streams: u32,
@@ -49,6 +55,7 @@ impl Default for ServerSettings {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             h2_stream_window: 4 * 1024 * 1024,
             h2_connection_window: 8 * 1024 * 1024,
+            h2_adaptive_window: false,
             h2_max_concurrent_streams: 1024,
             h2_max_frame_size: 16 * 1024,
         }

@@ -508,22 +508,31 @@ impl Client {
             Conn::Http1(_) | Conn::Http2(_) => {
                 let req = self.rest_request(call);
                 let resp = self.send_rest(req).await?;
-                let status = resp.status();
-                let body = Limited::new(resp.into_body(), self.max_body)
-                    .collect()
-                    .await
-                    .map_err(|e| ClientError::Transport(format!("reading the response body: {e}")))?
-                    .to_bytes();
-                if !status.is_success() {
-                    return Err(ClientError::HttpStatus {
-                        status,
-                        body: String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned(),
-                    });
-                }
-                body
+                self.read_rest_body(resp).await?
             }
         };
         call.decode(&bytes)
+    }
+
+    /// Reads a whole REST response body under the body limit; a non-2xx status is an error
+    /// carrying the start of the body. Unary calls and the stream publisher both read replies here.
+    pub(crate) async fn read_rest_body(
+        &self,
+        resp: http::Response<hyper::body::Incoming>,
+    ) -> Result<bytes::Bytes, ClientError> {
+        let status = resp.status();
+        let body = Limited::new(resp.into_body(), self.max_body)
+            .collect()
+            .await
+            .map_err(|e| ClientError::Transport(format!("reading the response body: {e}")))?
+            .to_bytes();
+        if !status.is_success() {
+            return Err(ClientError::HttpStatus {
+                status,
+                body: String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned(),
+            });
+        }
+        Ok(body)
     }
 
     /// Sends one REST request on this connection and returns the response head with its

@@ -537,20 +537,7 @@ impl Publisher {
                 self.client
                     .build_request(Method::POST, self.path.clone(), body, media.clone(), Some(media));
             let resp = self.client.send_rest(req).await?;
-            let status = resp.status();
-            let body = resp
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| transport_err(format!("reading the response body: {e}")))?
-                .to_bytes();
-            if !status.is_success() {
-                return Err(ClientError::HttpStatus {
-                    status,
-                    body: String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned(),
-                });
-            }
-            body
+            self.client.read_rest_body(resp).await?
         };
         let ack: PublishAck = encoding
             .decode(&reply)

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Calls a running rpcbench gRPC server with the reference gRPC stack (grpcio, C core) and stubs
 generated from proto/rpcbench/v1/bench.proto exactly as published: proof that a standard client
-interoperates. Usage: grpc_peer_check.py HOST:PORT"""
+interoperates. Usage: grpc_peer_check.py HOST:PORT [--root-cert CA.pem] [--gzip]
+With --root-cert the channel is TLS, trusting only that root (a run's tls/ca.pem); with --gzip
+every call is sent gzip-compressed (grpc-encoding: gzip)."""
+import argparse
 import os
 import subprocess
 import sys
@@ -11,7 +14,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main() -> int:
-    target = sys.argv[1]
+    parser = argparse.ArgumentParser()
+    parser.add_argument("target")
+    parser.add_argument("--root-cert")
+    parser.add_argument("--gzip", action="store_true")
+    args = parser.parse_args()
+    target = args.target
     out = tempfile.mkdtemp(prefix="rpcbench-stubs-")
     subprocess.run(
         [sys.executable, "-m", "grpc_tools.protoc", f"-I{ROOT}/proto", f"--python_out={out}",
@@ -23,7 +31,13 @@ def main() -> int:
     from grpc_health.v1 import health_pb2, health_pb2_grpc
     from rpcbench.v1 import bench_pb2, bench_pb2_grpc
 
-    channel = grpc.insecure_channel(target)
+    compression = grpc.Compression.Gzip if args.gzip else grpc.Compression.NoCompression
+    if args.root_cert:
+        with open(args.root_cert, "rb") as f:
+            creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+        channel = grpc.secure_channel(target, creds, compression=compression)
+    else:
+        channel = grpc.insecure_channel(target, compression=compression)
     health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service="rpcbench.v1.Bench"))
     assert health.status == health_pb2.HealthCheckResponse.SERVING, health
     stub = bench_pb2_grpc.BenchStub(channel)
@@ -38,7 +52,9 @@ def main() -> int:
         raise AssertionError("size 0 accepted")
     except grpc.RpcError as e:
         assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e
-    print(f"grpcio {grpc.__version__}: Health SERVING; Fetch {fetched.ByteSize()} B "
+    mode = ("TLS (root " + os.path.basename(args.root_cert) + ")") if args.root_cert else "plaintext"
+    mode += ", gzip" if args.gzip else ""
+    print(f"grpcio {grpc.__version__} [{mode}]: Health SERVING; Fetch {fetched.ByteSize()} B "
           f"({len(fetched.logs.entries)} log entries); Echo identical; Upload digest {summary.digest}; "
           "size 0 -> INVALID_ARGUMENT")
 

@@ -21,9 +21,9 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-start() { # variant -> sets ADDR; called in this shell (not in $(...)) so cleanup sees the pid
+start() { # variant [serve flags...] -> sets ADDR; called in this shell (not in $(...)) so cleanup sees the pid
   local out; out=$(mktemp)
-  "$BIN" serve --variant "$1" >"$out" 2>/dev/null &
+  "$BIN" serve --variant "$@" >"$out" 2>/dev/null &
   pids+=($!)
   for _ in $(seq 1 200); do
     if [ -s "$out" ]; then ADDR=$(python3 -c "import json;print(json.load(open('$out'))['addr'])"); return; fi
@@ -62,4 +62,37 @@ curl -sf --http2-prior-knowledge -H 'Accept: application/json' "http://$REST2/v1
 start grpc-proto-h2; GRPC=$ADDR
 echo "gRPC at $GRPC"
 "$VENV/bin/python" scripts/grpc_peer_check.py "$GRPC"
+
+echo "--- compression (plaintext)"
+# curl --compressed offers gzip (and more) and decodes the answer; the header shows gzip was used.
+enc=$(curl -sf --compressed -o /dev/null -D - "http://$REST/v1/payloads/logs?size=16384&seed=1" | tr -d '\r' | awk -F': ' 'tolower($1)=="content-encoding"{print $2}')
+[ "$enc" = gzip ] || [ "$enc" = zstd ] || { echo "curl --compressed got Content-Encoding '$enc'" >&2; exit 1; }
+plain=$(curl -sf "http://$REST/v1/payloads/logs?size=16384&seed=1" | sha256sum)
+decoded=$(curl -sf --compressed "http://$REST/v1/payloads/logs?size=16384&seed=1" | sha256sum)
+[ "$plain" = "$decoded" ] || { echo "curl --compressed decoded a different body" >&2; exit 1; }
+wire=$(curl -sf -H 'Accept-Encoding: gzip' -o /dev/null -w '%{size_download}' "http://$REST/v1/payloads/logs?size=16384&seed=1")
+echo "curl --compressed: Content-Encoding $enc, identical body ($wire B gzip on the wire vs $(curl -sf "http://$REST/v1/payloads/logs?size=16384&seed=1" | wc -c) B)"
+curl -sf "http://$REST/v1/payloads/small?size=200&seed=1" | gzip -c \
+  | curl -sf -X POST -H 'Content-Type: application/json' -H 'Content-Encoding: gzip' --data-binary @- "http://$REST/v1/payloads"; echo
+"$VENV/bin/python" scripts/grpc_peer_check.py "$GRPC" --gzip
+
+echo "--- TLS (the run's kind of certificate: rpcbench cert)"
+CERTS=target/peer-tls
+"$BIN" cert "$CERTS" >/dev/null
+TLSFLAGS=(--tls-cert "$CERTS/server.pem" --tls-key "$CERTS/server.key")
+start rest-json-h1 "${TLSFLAGS[@]}"; TLS1=${ADDR##*:}
+out=$(curl -sf --cacert "$CERTS/ca.pem" -w '\n%{http_version}' "https://localhost:$TLS1/v1/payloads/small?size=200&seed=1")
+[ "$(tail -n1 <<<"$out")" = 1.1 ] || { echo "rest-json-h1 over TLS did not use HTTP/1.1: $out" >&2; exit 1; }
+echo "curl --cacert, ALPN http/1.1: $(head -n1 <<<"$out" | cut -c1-80)..."
+start rest-json-h2 "${TLSFLAGS[@]}"; TLS2=${ADDR##*:}
+out=$(curl -sf --cacert "$CERTS/ca.pem" --compressed -w '\n%{http_version}' "https://localhost:$TLS2/v1/payloads/mesh?size=300&seed=2")
+[ "$(tail -n1 <<<"$out")" = 2 ] || { echo "rest-json-h2 over TLS did not negotiate h2: $out" >&2; exit 1; }
+echo "curl --cacert --compressed, ALPN h2: $(head -n1 <<<"$out" | cut -c1-80)..."
+if curl -sf -o /dev/null "https://localhost:$TLS2/healthz" 2>/dev/null; then
+  echo "an untrusted client was accepted" >&2; exit 1
+fi
+echo "curl without --cacert: refused (certificate not trusted), as it should"
+start grpc-proto-h2 "${TLSFLAGS[@]}"; GTLS=${ADDR##*:}
+"$VENV/bin/python" scripts/grpc_peer_check.py "localhost:$GTLS" --root-cert "$CERTS/ca.pem"
+"$VENV/bin/python" scripts/grpc_peer_check.py "localhost:$GTLS" --root-cert "$CERTS/ca.pem" --gzip
 echo "peer check passed"

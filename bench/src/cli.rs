@@ -55,6 +55,21 @@ pub enum Command {
     /// (internal) The userspace delay line between two lab namespaces; started by `run`.
     #[command(hide = true)]
     DelayLine(crate::delay_line::DelayLineArgs),
+    /// Generate a certificate authority and a server certificate for localhost, 127.0.0.1 and
+    /// ::1 — what `rpcbench run` does for a run with TLS — as DIR/ca.pem (trust this),
+    /// DIR/server.pem and DIR/server.key (for `serve --tls-cert/--tls-key`). Prints the paths.
+    Cert(CertArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CertArgs {
+    /// Directory to write ca.pem, server.pem and server.key into (created if missing)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Further names (DNS names or IP addresses) the server certificate is valid for
+    #[arg(long = "name", value_name = "NAME")]
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -137,6 +152,15 @@ pub struct ServeArgs {
     /// outlives it, even when it is killed)
     #[arg(long, hide = true)]
     pub exit_on_stdin_eof: bool,
+
+    /// Serve over TLS (TLS 1.3, TLS13_AES_128_GCM_SHA256, ALPN `h2` or `http/1.1` by variant)
+    /// with this PEM certificate chain
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 
     /// Fairness settings, identical defaults for every variant.
     #[command(flatten)]
@@ -247,9 +271,55 @@ pub struct LoadArgs {
     #[arg(long, value_name = "PID", help_heading = "Output")]
     pub server_pid: Option<u32>,
 
+    /// Connect with TLS, trusting this root certificate (PEM: a run's `tls/ca.pem`, or your
+    /// own). `https://` targets need it
+    #[arg(long, value_name = "PEM", help_heading = "Connection")]
+    pub tls_ca: Option<PathBuf>,
+
+    /// Name to verify in the server's certificate
+    #[arg(
+        long,
+        default_value = "localhost",
+        value_name = "NAME",
+        help_heading = "Connection"
+    )]
+    pub tls_server_name: String,
+
+    /// Body compression: requests compressed and responses accepted in it, at the servers'
+    /// level (gzip 6, zstd 3)
+    #[arg(long, value_enum, default_value = "none", help_heading = "Connection")]
+    pub compression: CompressionArg,
+
+    /// Cold connections: each worker opens a new connection (with TLS, a full handshake)
+    /// before every N-th request; 1 = a new connection per request. Handshake time is recorded
+    /// in its own histogram
+    #[arg(long, value_name = "N", help_heading = "Connection")]
+    pub cold_every: Option<std::num::NonZeroU64>,
+
     /// Client-side fairness settings (same flags and defaults as the servers')
     #[command(flatten)]
     pub settings: ServerSettings,
+}
+
+/// Body compression of a load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompressionArg {
+    /// Uncompressed bodies
+    None,
+    /// gzip (level 6)
+    Gzip,
+    /// zstd (level 3)
+    Zstd,
+}
+
+impl From<CompressionArg> for rpcbench_reports::Compression {
+    fn from(c: CompressionArg) -> Self {
+        match c {
+            CompressionArg::None => rpcbench_reports::Compression::None,
+            CompressionArg::Gzip => rpcbench_reports::Compression::Gzip,
+            CompressionArg::Zstd => rpcbench_reports::Compression::Zstd,
+        }
+    }
 }
 
 /// An agreed wall-clock instant: RFC 3339 (`2026-11-28T10:00:00Z`, fractions allowed) or an

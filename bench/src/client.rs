@@ -4,7 +4,14 @@
 //! Fairness: requests are encoded once ([`Call::new`]) and every send reuses those bytes on
 //! every variant (REST sends them as the body; gRPC sends them through a pass-through codec), so
 //! no client pays per-call encoding another does not. Every response is fully decoded with the
-//! one codec. Bytes are counted at the socket ([`WireCounters`]).
+//! one codec. Bytes are counted at the socket ([`WireCounters`]), below TLS, so they are the
+//! bytes on the wire: TLS records and compressed bodies.
+//!
+//! TLS and compression are parameters of the same client ([`ConnectOptions`]), never a second
+//! client: TLS wraps the counted socket (rustls, the variant's ALPN protocol, checked), and
+//! compression is `Content-Encoding`/`Accept-Encoding` for REST and `grpc-encoding`/
+//! `grpc-accept-encoding` (tonic) for gRPC, at the same levels (gzip 6, zstd 3). A compressed
+//! request body is compressed on every call, as tonic does for gRPC, so both stacks pay for it.
 
 use std::io;
 use std::net::SocketAddr;
@@ -22,11 +29,14 @@ use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rpcbench_proto::pb::{self, FetchRequest, Payload, UploadSummary};
 use rpcbench_proto::{Codec as _, Encoding, Shape, catalogue};
+use rpcbench_reports::Compression;
 use rpcbench_reports::{ErrorKind, Rpc};
+use rpcbench_servers::tls::ClientTls;
 use rpcbench_servers::{HttpVersion, ServerSettings, Stack, Variant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tokio_rustls::client::TlsStream;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::{Channel, Endpoint};
 
 /// How long connecting may take before it is an error.
@@ -82,10 +92,14 @@ impl ClientError {
     }
 
     pub(crate) fn from_status(status: tonic::Status) -> ClientError {
-        // tonic reports a broken or refused connection as UNAVAILABLE/UNKNOWN with a transport
-        // error as the source; those are transport errors, not answers from the server.
+        // tonic reports a broken or refused connection as UNAVAILABLE/UNKNOWN (or CANCELLED when
+        // the connection closed under the call) with a transport error as the source; those are
+        // transport errors, not answers from the server.
         let transport = std::error::Error::source(&status).is_some()
-            && matches!(status.code(), tonic::Code::Unavailable | tonic::Code::Unknown);
+            && matches!(
+                status.code(),
+                tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
+            );
         if transport {
             ClientError::Transport(format!("{}: {}", status.message(), error_chain(&status)))
         } else {
@@ -108,6 +122,20 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     out
+}
+
+/// gzip level of REST bodies: tonic's fixed gRPC level, so both stacks compress alike.
+pub const GZIP_LEVEL: u32 = 6;
+/// zstd level of REST bodies: tonic's fixed gRPC level (zstd's default).
+pub const ZSTD_LEVEL: i32 = 3;
+
+/// How a client connects and encodes bodies, beyond the shared fairness settings.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// TLS (trusted roots, server name, ALPN); `None` is plaintext (h2c for HTTP/2).
+    pub tls: Option<ClientTls>,
+    /// Body compression of requests, and the one offered for responses.
+    pub compression: Compression,
 }
 
 /// Bytes read and written at the client's sockets (HTTP headers and framing included).
@@ -178,6 +206,97 @@ impl AsyncWrite for Counted {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
+}
+
+/// A counted socket, plaintext or inside TLS.
+enum Stream {
+    Plain(Counted),
+    Tls(Box<TlsStream<Counted>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Connects TCP and, with `tls`, completes a full TLS handshake and checks that the server
+/// chose the variant's ALPN protocol.
+async fn connect_stream(
+    variant: Variant,
+    addr: SocketAddr,
+    settings: &ServerSettings,
+    tls: Option<&ClientTls>,
+    counters: Arc<WireCounters>,
+) -> Result<Stream, ClientError> {
+    let tcp = connect_tcp(variant, addr, settings, counters).await?;
+    let Some(tls) = tls else {
+        return Ok(Stream::Plain(tcp));
+    };
+    let err = |message: String| ClientError::Connect {
+        variant,
+        addr,
+        message,
+    };
+    let connector = tokio_rustls::TlsConnector::from(Arc::clone(&tls.config));
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(tls.server_name.clone(), tcp))
+        .await
+        .map_err(|_| err(format!("TLS handshake not done within {CONNECT_TIMEOUT:?}")))?
+        .map_err(|e| err(format!("TLS handshake: {e}")))?;
+    let want = rpcbench_servers::tls::alpn(variant.http());
+    let got = stream.get_ref().1.alpn_protocol();
+    if got != Some(want) {
+        return Err(err(format!(
+            "the server did not negotiate ALPN {:?} (got {:?})",
+            String::from_utf8_lossy(want),
+            got.map(String::from_utf8_lossy)
+        )));
+    }
+    Ok(Stream::Tls(Box::new(stream)))
 }
 
 pub(crate) async fn connect_tcp(
@@ -394,6 +513,8 @@ pub struct Client {
     authority: Authority,
     host: HeaderValue,
     max_body: usize,
+    scheme: http::uri::Scheme,
+    compression: Compression,
     conn: Conn,
 }
 
@@ -407,14 +528,26 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// Opens one connection to a server of `variant` at `addr`, with the same fairness settings
-    /// (TCP_NODELAY, HTTP/2 windows, body limit) the servers use.
+    /// Opens one plaintext, uncompressed connection to a server of `variant` at `addr`, with the
+    /// same fairness settings (TCP_NODELAY, HTTP/2 windows, body limit) the servers use.
     pub async fn connect(
         variant: Variant,
         addr: SocketAddr,
         settings: &ServerSettings,
         counters: Arc<WireCounters>,
     ) -> Result<Client, ClientError> {
+        Client::connect_with(variant, addr, settings, &ConnectOptions::default(), counters).await
+    }
+
+    /// Opens one connection with TLS and compression as `options` say.
+    pub async fn connect_with(
+        variant: Variant,
+        addr: SocketAddr,
+        settings: &ServerSettings,
+        options: &ConnectOptions,
+        counters: Arc<WireCounters>,
+    ) -> Result<Client, ClientError> {
+        let tls = options.tls.as_ref();
         let authority = Authority::try_from(addr.to_string()).expect("a socket address is a valid authority");
         let host = HeaderValue::from_str(authority.as_str()).expect("a socket address is a valid header");
         let conn_err = |message: String| ClientError::Connect {
@@ -424,7 +557,7 @@ impl Client {
         };
         let conn = match (variant.stack(), variant.http()) {
             (Stack::Rest, HttpVersion::Http1) => {
-                let io = TokioIo::new(connect_tcp(variant, addr, settings, counters).await?);
+                let io = TokioIo::new(connect_stream(variant, addr, settings, tls, counters).await?);
                 let (send, conn) = http1::handshake(io).await.map_err(|e| conn_err(e.to_string()))?;
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
@@ -434,7 +567,7 @@ impl Client {
                 Conn::Http1(send)
             }
             (Stack::Rest, HttpVersion::Http2) => {
-                let io = TokioIo::new(connect_tcp(variant, addr, settings, counters).await?);
+                let io = TokioIo::new(connect_stream(variant, addr, settings, tls, counters).await?);
                 let (send, conn) = http2::Builder::new(TokioExecutor::new())
                     .initial_stream_window_size(settings.h2_stream_window)
                     .initial_connection_window_size(settings.h2_connection_window)
@@ -450,12 +583,14 @@ impl Client {
                 Conn::Http2(send)
             }
             (Stack::Grpc, _) => {
-                let channel = grpc_channel(variant, addr, settings, counters).await?;
-                Conn::Grpc(
-                    tonic::client::Grpc::new(channel)
-                        .max_decoding_message_size(settings.max_body_bytes)
-                        .max_encoding_message_size(settings.max_body_bytes),
-                )
+                let channel = grpc_channel(variant, addr, settings, tls, counters).await?;
+                let mut grpc = tonic::client::Grpc::new(channel)
+                    .max_decoding_message_size(settings.max_body_bytes)
+                    .max_encoding_message_size(settings.max_body_bytes);
+                if let Some(enc) = grpc_encoding(options.compression) {
+                    grpc = grpc.send_compressed(enc).accept_compressed(enc);
+                }
+                Conn::Grpc(grpc)
             }
         };
         Ok(Client {
@@ -463,6 +598,12 @@ impl Client {
             authority,
             host,
             max_body: settings.max_body_bytes,
+            scheme: if tls.is_some() {
+                http::uri::Scheme::HTTPS
+            } else {
+                http::uri::Scheme::HTTP
+            },
+            compression: options.compression,
             conn,
         })
     }
@@ -483,6 +624,8 @@ impl Client {
             authority: self.authority.clone(),
             host: self.host.clone(),
             max_body: self.max_body,
+            scheme: self.scheme.clone(),
+            compression: self.compression,
             conn,
         })
     }
@@ -506,7 +649,7 @@ impl Client {
                 resp.into_inner()
             }
             Conn::Http1(_) | Conn::Http2(_) => {
-                let req = self.rest_request(call);
+                let req = self.rest_request(call)?;
                 let resp = self.send_rest(req).await?;
                 self.read_rest_body(resp).await?
             }
@@ -514,18 +657,21 @@ impl Client {
         call.decode(&bytes)
     }
 
-    /// Reads a whole REST response body under the body limit; a non-2xx status is an error
+    /// Reads a whole REST response body under the body limit, decompressed by its
+    /// `Content-Encoding` (also under the limit); a non-2xx status is an error
     /// carrying the start of the body. Unary calls and the stream publisher both read replies here.
     pub(crate) async fn read_rest_body(
         &self,
         resp: http::Response<hyper::body::Incoming>,
     ) -> Result<bytes::Bytes, ClientError> {
         let status = resp.status();
+        let encoding = resp.headers().get(header::CONTENT_ENCODING).cloned();
         let body = Limited::new(resp.into_body(), self.max_body)
             .collect()
             .await
             .map_err(|e| ClientError::Transport(format!("reading the response body: {e}")))?
             .to_bytes();
+        let body = decompress(encoding.as_ref(), body, self.max_body)?;
         if !status.is_success() {
             return Err(ClientError::HttpStatus {
                 status,
@@ -568,16 +714,31 @@ impl Client {
     }
 
     /// Builds a REST request from pre-parsed parts only (no parsing or formatting per call).
-    fn rest_request(&self, call: &Call) -> Request<Full<Bytes>> {
+    fn rest_request(&self, call: &Call) -> Result<Request<Full<Bytes>>, ClientError> {
         let media = HeaderValue::from_static(call.encoding.media_type());
         let content_type = (call.rest_method == Method::POST).then(|| media.clone());
-        self.build_request(
+        let compressed = self.compression != Compression::None && !call.body.is_empty();
+        let body = if compressed {
+            compress(self.compression, &call.body)?
+        } else {
+            call.body.clone()
+        };
+        let mut req = self.build_request(
             call.rest_method.clone(),
             call.rest_path.clone(),
-            call.body.clone(),
+            body,
             media,
             content_type,
-        )
+        );
+        if self.compression != Compression::None {
+            let token = HeaderValue::from_static(self.compression.token());
+            let headers = req.headers_mut();
+            headers.insert(header::ACCEPT_ENCODING, token.clone());
+            if compressed {
+                headers.insert(header::CONTENT_ENCODING, token);
+            }
+        }
+        Ok(req)
     }
 
     /// A REST request on this connection: HTTP/1.1 gets `Host`, HTTP/2 an absolute URI (for
@@ -604,7 +765,7 @@ impl Client {
             }
             _ => {
                 let mut parts = http::uri::Parts::default();
-                parts.scheme = Some(http::uri::Scheme::HTTP);
+                parts.scheme = Some(self.scheme.clone());
                 parts.authority = Some(self.authority.clone());
                 parts.path_and_query = Some(path);
                 Uri::from_parts(parts).expect("scheme, authority and path are valid")
@@ -619,6 +780,7 @@ pub(crate) async fn grpc_channel(
     variant: Variant,
     addr: SocketAddr,
     settings: &ServerSettings,
+    tls: Option<&ClientTls>,
     counters: Arc<WireCounters>,
 ) -> Result<Channel, ClientError> {
     let conn_err = |message: String| ClientError::Connect {
@@ -626,7 +788,10 @@ pub(crate) async fn grpc_channel(
         addr,
         message,
     };
-    let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+    // tonic has no TLS of its own here: the connector below does the handshake, so the scheme
+    // only sets `:scheme` on every request.
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))
         .map_err(|e| conn_err(e.to_string()))?
         .connect_timeout(CONNECT_TIMEOUT)
         .initial_stream_window_size(settings.h2_stream_window)
@@ -634,11 +799,13 @@ pub(crate) async fn grpc_channel(
         .http2_adaptive_window(settings.h2_adaptive_window)
         .tcp_nodelay(settings.tcp_nodelay);
     let settings = settings.clone();
+    let tls = tls.cloned();
     let connector = tower::service_fn(move |_uri: http::Uri| {
         let counters = Arc::clone(&counters);
         let settings = settings.clone();
+        let tls = tls.clone();
         async move {
-            connect_tcp(variant, addr, &settings, counters)
+            connect_stream(variant, addr, &settings, tls.as_ref(), counters)
                 .await
                 .map(TokioIo::new)
                 .map_err(|e| io::Error::new(io::ErrorKind::ConnectionRefused, e.to_string()))
@@ -657,9 +824,19 @@ pub async fn health_check(
     addr: SocketAddr,
     settings: &ServerSettings,
 ) -> Result<(), ClientError> {
+    health_check_with(variant, addr, settings, None).await
+}
+
+/// [`health_check`] over TLS when `tls` is set.
+pub async fn health_check_with(
+    variant: Variant,
+    addr: SocketAddr,
+    settings: &ServerSettings,
+    tls: Option<&ClientTls>,
+) -> Result<(), ClientError> {
     let counters = Arc::new(WireCounters::default());
     if variant.stack() == Stack::Grpc {
-        let channel = grpc_channel(variant, addr, settings, counters).await?;
+        let channel = grpc_channel(variant, addr, settings, tls, counters).await?;
         let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
         let resp = health
             .check(tonic_health::pb::HealthCheckRequest {
@@ -674,7 +851,12 @@ pub async fn health_check(
             Err(ClientError::WrongAnswer(format!("health status {status}")))
         };
     }
-    let client = Client::connect(variant, addr, settings, counters).await?;
+    let options = ConnectOptions {
+        tls: tls.cloned(),
+        compression: Compression::None,
+    };
+    let client = Client::connect_with(variant, addr, settings, &options, counters).await?;
+    let scheme = client.scheme.clone();
     match client.conn {
         Conn::Grpc(_) => unreachable!("handled above"),
         Conn::Http1(mut send) => {
@@ -688,7 +870,7 @@ pub async fn health_check(
             http_ok(resp.status())
         }
         Conn::Http2(mut send) => {
-            let req = Request::get(format!("http://{addr}/healthz")).body(Full::new(Bytes::new()));
+            let req = Request::get(format!("{scheme}://{addr}/healthz")).body(Full::new(Bytes::new()));
             let resp = send
                 .send_request(req.expect("valid request"))
                 .await
@@ -696,6 +878,65 @@ pub async fn health_check(
             http_ok(resp.status())
         }
     }
+}
+
+/// tonic's encoding for a compression level of the run (`None` for no compression).
+pub fn grpc_encoding(c: Compression) -> Option<CompressionEncoding> {
+    match c {
+        Compression::None => None,
+        Compression::Gzip => Some(CompressionEncoding::Gzip),
+        Compression::Zstd => Some(CompressionEncoding::Zstd),
+    }
+}
+
+/// Compresses a REST request body at the run's level.
+pub fn compress(c: Compression, body: &[u8]) -> Result<Bytes, ClientError> {
+    use std::io::Write as _;
+    let err =
+        |e: io::Error| ClientError::Transport(format!("cannot compress the request ({}): {e}", c.token()));
+    Ok(Bytes::from(match c {
+        Compression::None => body.to_vec(),
+        Compression::Gzip => {
+            let mut enc = flate2::write::GzEncoder::new(
+                Vec::with_capacity(body.len() / 2),
+                flate2::Compression::new(GZIP_LEVEL),
+            );
+            enc.write_all(body).map_err(err)?;
+            enc.finish().map_err(err)?
+        }
+        Compression::Zstd => zstd::bulk::compress(body, ZSTD_LEVEL).map_err(err)?,
+    }))
+}
+
+/// Decodes a REST response body by its `Content-Encoding`, refusing more than `limit` bytes
+/// after decompression.
+fn decompress(encoding: Option<&HeaderValue>, body: Bytes, limit: usize) -> Result<Bytes, ClientError> {
+    use std::io::Read as _;
+    let Some(encoding) = encoding else {
+        return Ok(body);
+    };
+    let token = String::from_utf8_lossy(encoding.as_bytes()).into_owned();
+    let mut out = Vec::with_capacity(body.len() * 4);
+    let read = match token.as_str() {
+        "identity" => return Ok(body),
+        "gzip" => flate2::read::GzDecoder::new(&body[..])
+            .take(limit as u64 + 1)
+            .read_to_end(&mut out),
+        "zstd" => zstd::stream::read::Decoder::new(&body[..])
+            .and_then(|d| d.take(limit as u64 + 1).read_to_end(&mut out)),
+        _ => {
+            return Err(ClientError::Decode(format!(
+                "response in unsupported Content-Encoding {token:?}"
+            )));
+        }
+    };
+    read.map_err(|e| ClientError::Decode(format!("cannot decompress the {token} response: {e}")))?;
+    if out.len() > limit {
+        return Err(ClientError::Decode(format!(
+            "the {token} response decompresses to more than the limit of {limit} bytes"
+        )));
+    }
+    Ok(Bytes::from(out))
 }
 
 fn http_ok(status: StatusCode) -> Result<(), ClientError> {

@@ -18,17 +18,23 @@
 //!
 //! Every histogram is a constant-memory HdrHistogram per worker, merged at the end, reset after
 //! the warm-up (requests due before the measured phase are not recorded).
+//!
+//! Cold connections ([`LoadSpec::cold_every`]): a worker opens a new connection (TCP, with TLS
+//! a full handshake, HTTP/2 preface) before every N-th request. Opening it is timed into its own
+//! histogram; the service time starts once the connection is up, and the corrected latency (open
+//! loop) is still measured from the intended send time, so it includes the handshake.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
 use rpcbench_reports::{
-    ErrorKind, HISTOGRAM_MAX_NS, HISTOGRAM_SIGFIG, LATE_SEND_THRESHOLD_NS, LatencyStats, LoadSummary,
-    MeasuredWindow, WireStats,
+    Condition, ConnectionMode, ErrorKind, HISTOGRAM_MAX_NS, HISTOGRAM_SIGFIG, LATE_SEND_THRESHOLD_NS,
+    LatencyStats, LoadSummary, MeasuredWindow, TlsMode, WireStats,
 };
 use rpcbench_servers::{HttpVersion, ServerSettings, Variant};
 
@@ -36,7 +42,7 @@ use rpcbench_proto::Shape;
 use rpcbench_proto::pb::Payload;
 use rpcbench_reports::StreamSummary;
 
-use crate::client::{Call, Client, ClientError, WireCounters};
+use crate::client::{Call, Client, ClientError, ConnectOptions, WireCounters};
 use crate::exchange::{Exchanged, PublishTimes, SentClock, Worker};
 use crate::stream_client::{
     MessageStream, Publisher, StreamKind, Target, Transport, feed_request, room_request,
@@ -78,6 +84,10 @@ pub struct LoadSpec {
     pub check_every: u64,
     /// Client-side fairness settings (TCP_NODELAY, HTTP/2 windows, body limit).
     pub settings: ServerSettings,
+    /// TLS and compression.
+    pub connect: ConnectOptions,
+    /// Cold connections: a new connection before every N-th request of a worker.
+    pub cold_every: Option<NonZeroU64>,
     /// The server's process, when known: its CPU time over the measured phase is recorded.
     pub server_pid: Option<u32>,
     /// Agreed wall-clock start of the measured phase (`--start-at`), shared by generators.
@@ -115,6 +125,10 @@ pub enum LoadError {
         connections: u32,
         concurrency: u32,
     },
+    #[error(
+        "cold connections need one connection per worker: --concurrency ({concurrency}) must equal --connections ({connections})"
+    )]
+    ColdShared { connections: u32, concurrency: u32 },
     #[error("--concurrency ({concurrency}) must be at least --connections ({connections})")]
     TooFewWorkers { connections: u32, concurrency: u32 },
     #[error(
@@ -140,6 +154,9 @@ pub struct Recorder {
     pub corrected: Histogram<u64>,
     pub service: Histogram<u64>,
     pub pacer_lag: Histogram<u64>,
+    /// Connection set-up times (cold connections).
+    pub handshake: Histogram<u64>,
+    pub connections_opened: u64,
 }
 
 /// A new empty latency histogram with the schema's bounds.
@@ -158,6 +175,8 @@ impl Default for Recorder {
             corrected: new_histogram(),
             service: new_histogram(),
             pacer_lag: new_histogram(),
+            handshake: new_histogram(),
+            connections_opened: 0,
         }
     }
 }
@@ -177,6 +196,8 @@ impl Recorder {
         let _ = self.corrected.add(&other.corrected);
         let _ = self.service.add(&other.service);
         let _ = self.pacer_lag.add(&other.pacer_lag);
+        let _ = self.handshake.add(&other.handshake);
+        self.connections_opened += other.connections_opened;
     }
 
     fn error(&mut self, e: &ClientError) {
@@ -275,6 +296,12 @@ async fn connect_all(spec: &LoadSpec, counters: &Arc<WireCounters>) -> Result<Ve
             concurrency: spec.concurrency,
         });
     }
+    if spec.cold_every.is_some() && spec.concurrency != spec.connections {
+        return Err(LoadError::ColdShared {
+            connections: spec.connections,
+            concurrency: spec.concurrency,
+        });
+    }
     if spec.concurrency < spec.connections {
         return Err(LoadError::TooFewWorkers {
             connections: spec.connections,
@@ -283,7 +310,7 @@ async fn connect_all(spec: &LoadSpec, counters: &Arc<WireCounters>) -> Result<Ve
     }
     let mut conns = Vec::new();
     for _ in 0..spec.connections {
-        conns.push(Client::connect(spec.variant, spec.addr, &spec.settings, Arc::clone(counters)).await?);
+        conns.push(spec.open(Arc::clone(counters)).await?);
     }
     // Worker i uses connection i % C; HTTP/2 and gRPC handles multiplex streams on it.
     let mut handles: Vec<Option<Client>> = conns.into_iter().map(Some).collect();
@@ -302,6 +329,30 @@ async fn connect_all(spec: &LoadSpec, counters: &Arc<WireCounters>) -> Result<Ve
         workers.push(client);
     }
     Ok(workers)
+}
+
+impl LoadSpec {
+    /// The TLS, compression and connection condition of this load.
+    pub fn condition(&self) -> Condition {
+        Condition {
+            tls: if self.connect.tls.is_some() {
+                TlsMode::On
+            } else {
+                TlsMode::Off
+            },
+            compression: self.connect.compression,
+            connection: match self.cold_every {
+                Some(_) => ConnectionMode::Cold,
+                None => ConnectionMode::Warm,
+            },
+            requests_per_connection: self.cold_every.map(NonZeroU64::get),
+        }
+    }
+
+    /// Opens one connection of this load (TLS and compression as configured).
+    pub async fn open(&self, counters: Arc<WireCounters>) -> Result<Client, ClientError> {
+        Client::connect_with(self.variant, self.addr, &self.settings, &self.connect, counters).await
+    }
 }
 
 /// Runs one load to the end (or until stopped), returning what was measured.
@@ -512,6 +563,10 @@ pub async fn run(
             }),
             _ => None,
         },
+        handshake: spec
+            .cold_every
+            .map(|_| LatencyStats::from_histogram(&total.handshake)),
+        connections_opened: spec.cold_every.map(|_| total.connections_opened),
     };
     let server_cpu_ns = match (server_cpu_start, server_cpu_end) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
@@ -763,6 +818,8 @@ async fn worker(ctx: WorkerCtx, mut worker: Worker) {
     let paced = worker.paced();
     let mut slot = first;
     let mut sent_count = 0u64;
+    // Requests sent on the current connection (cold connections only).
+    let mut on_connection = 0u64;
     loop {
         if shared.stop.load(Ordering::Relaxed) {
             return;
@@ -784,6 +841,31 @@ async fn worker(ctx: WorkerCtx, mut worker: Worker) {
         }
         if interval.is_some() && paced {
             wait_until(intended).await;
+        }
+        if let Some(every) = spec.cold_every
+            && matches!(worker, Worker::Unary(_))
+        {
+            if on_connection >= every.get() {
+                let t0 = Instant::now();
+                match spec.open(Arc::clone(&counters)).await {
+                    // Replacing the worker closes the previous connection.
+                    Ok(c) => worker = Worker::Unary(c),
+                    Err(e) => {
+                        shared.abort(format!(
+                            "server {} at {} is unreachable: cannot open a new connection: {e}",
+                            spec.variant, spec.addr
+                        ));
+                        return;
+                    }
+                }
+                if measured {
+                    let mut r = recorder.lock().unwrap_or_else(|p| p.into_inner());
+                    r.handshake.saturating_record(nanos(t0.elapsed()).max(1));
+                    r.connections_opened += 1;
+                }
+                on_connection = 0;
+            }
+            on_connection += 1;
         }
         let check = sent_count.is_multiple_of(spec.check_every);
         let result = match tokio::time::timeout(spec.timeout, worker.exchange(&spec.call, slot, check)).await
@@ -829,8 +911,11 @@ async fn worker(ctx: WorkerCtx, mut worker: Worker) {
                 kind,
                 ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Connect
             ) {
-                match Client::connect(spec.variant, spec.addr, &spec.settings, Arc::clone(&counters)).await {
-                    Ok(c) => worker = Worker::Unary(c),
+                match spec.open(Arc::clone(&counters)).await {
+                    Ok(c) => {
+                        worker = Worker::Unary(c);
+                        on_connection = 0;
+                    }
                     Err(e) => {
                         shared.abort(format!(
                             "server {} at {} is unreachable: {e} (after: {message})",

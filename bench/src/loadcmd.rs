@@ -19,11 +19,14 @@ use crate::stream_client::{StreamKind, Transport};
 /// Exit code when a load stopped early and wrote partial results.
 pub const EXIT_INCOMPLETE: u8 = 3;
 
-/// Parses `http://HOST:PORT` or `HOST:PORT` into a socket address.
+/// Parses `http://HOST:PORT`, `https://HOST:PORT` or `HOST:PORT` into a socket address.
 pub fn parse_target(target: &str) -> anyhow::Result<SocketAddr> {
-    let rest = target.strip_prefix("http://").unwrap_or(target);
+    let rest = target
+        .strip_prefix("http://")
+        .or_else(|| target.strip_prefix("https://"))
+        .unwrap_or(target);
     if rest.contains("://") {
-        bail!("unsupported target {target:?}: only http:// (cleartext HTTP/1.1 or h2c) is supported");
+        bail!("unsupported target {target:?}: use http:// (cleartext) or https:// (with --tls-ca)");
     }
     let hostport = rest.trim_end_matches('/');
     hostport
@@ -64,6 +67,7 @@ pub fn load_config(spec: &LoadSpec, target: &str, workload: Workload) -> LoadCon
             t.duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as u64)
         }),
+        condition: spec.condition(),
     }
 }
 
@@ -77,6 +81,12 @@ pub fn histograms(outcome: &LoadOutcome) -> anyhow::Result<LoadHistograms> {
         service: EncodedHistogram::encode(&outcome.recorder.service)?,
         pacer_lag: open
             .then(|| EncodedHistogram::encode(&outcome.recorder.pacer_lag))
+            .transpose()?,
+        handshake: outcome
+            .summary
+            .handshake
+            .as_ref()
+            .map(|_| EncodedHistogram::encode(&outcome.recorder.handshake))
             .transpose()?,
     })
 }
@@ -156,6 +166,20 @@ pub fn render_summary(config: &LoadConfig, s: &LoadSummary) -> String {
             skew as f64 / 1e6
         );
     }
+    let c = &config.condition;
+    if !c.is_plain() {
+        let _ = writeln!(
+            out,
+            "  condition   {} (TLS {:?}, compression {:?}, {:?} connections{})",
+            c.label(),
+            c.tls,
+            c.compression,
+            c.connection,
+            s.connections_opened
+                .map(|n| format!(", {n} opened while measuring"))
+                .unwrap_or_default()
+        );
+    }
     if let Some(late) = s.late_sends {
         let _ = writeln!(
             out,
@@ -187,6 +211,9 @@ pub fn render_summary(config: &LoadConfig, s: &LoadSummary) -> String {
     );
     if let Some(l) = &s.pacer_lag {
         row("pacer lag", l);
+    }
+    if let Some(h) = &s.handshake {
+        row("handshake", h);
     }
     if let Some(cpu) = s.client_cpu_ns_per_request {
         let util = s.client_cpu_utilization.map_or(String::new(), |u| {
@@ -298,6 +325,17 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
             })
         }
     };
+    let tls = match (&args.tls_ca, args.target.starts_with("https://")) {
+        (None, true) => bail!("an https:// target needs --tls-ca PEM (the root certificate to trust)"),
+        (Some(_), false) if args.target.starts_with("http://") => {
+            bail!("--tls-ca connects with TLS: use an https:// target")
+        }
+        (None, false) => None,
+        (Some(ca), _) => Some(
+            rpcbench_servers::tls::ClientTls::new(ca, &args.tls_server_name, args.variant.http())
+                .context("--tls-ca")?,
+        ),
+    };
     let spec = LoadSpec {
         variant: args.variant,
         addr,
@@ -312,6 +350,11 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
         timeout: *args.timeout,
         check_every: args.check_every.get(),
         settings: args.settings.clone(),
+        connect: crate::client::ConnectOptions {
+            tls,
+            compression: args.compression.into(),
+        },
+        cold_every: args.cold_every,
         server_pid: args.server_pid,
         start_at: args.start_at.map(|t| t.0),
         stream,

@@ -27,6 +27,17 @@ fn main() -> std::process::ExitCode {
             Ok(0)
         }
         Command::DelayLine(args) => rpcbench::delay_line::run(args).map(|()| 0),
+        Command::Cert(args) => rpcbench_servers::tls::generate_run_certificate(&args.dir, &args.names)
+            .map(|files| {
+                let paths = serde_json::json!({
+                    "ca": files.ca,
+                    "cert": files.cert,
+                    "key": files.key,
+                });
+                println!("{paths}");
+                0
+            })
+            .map_err(anyhow::Error::from),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

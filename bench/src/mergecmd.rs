@@ -131,6 +131,7 @@ fn write_run_dir(
             ..merged.provenance.clone()
         },
         server_settings: serde_json::Value::Null,
+        wire_settings: None,
         floor: None,
         network: None,
         complete: merged.summary.complete,
@@ -139,6 +140,7 @@ fn write_run_dir(
             id,
             variant: merged.config.variant.clone(),
             workload: w.clone(),
+            condition: merged.config.condition.clone(),
             point: kind,
             repetition: 0,
             // The generators do not see the server's process: its CPU is unknown here.

@@ -11,13 +11,15 @@ use anyhow::{Context as _, bail};
 use rpcbench_model::{LoadLabel, PointId, Size};
 use rpcbench_proto::catalogue;
 use rpcbench_reports::{
-    LatencyStats, LoadReport, Percentile, PhysicalFloor, PointKind, PointResult, Provenance, RunResults,
-    SCHEMA_VERSION, ServerStats, Workload, write_atomic, write_json_atomic,
+    Condition, ConnectionMode, LatencyStats, LoadReport, Percentile, PhysicalFloor, PointKind, PointResult,
+    Provenance, RunResults, SCHEMA_VERSION, ServerStats, TlsMode, WireSettings, Workload, write_atomic,
+    write_json_atomic,
 };
 use rpcbench_reports::{NetworkProfile, NetworkResult};
+use rpcbench_servers::tls::{CertFiles, ClientTls};
 use rpcbench_servers::{ServerSettings, Variant};
 
-use crate::client::{Call, health_check};
+use crate::client::{Call, ConnectOptions, health_check_with};
 use crate::load::{Bound, LoadSpec, Pacing, StopHandle};
 use crate::loadcmd::{hgrm_text, histograms, load_config};
 use crate::scenario::{Scenario, WorkloadSpec};
@@ -111,7 +113,9 @@ pub fn load_label(kind: &PointKind) -> LoadLabel {
 }
 
 struct Servers {
-    procs: BTreeMap<Variant, ServerProcess>,
+    procs: BTreeMap<(Variant, TlsMode), ServerProcess>,
+    /// Client TLS settings per variant (ALPN differs by HTTP version), when TLS is measured.
+    tls: BTreeMap<Variant, ClientTls>,
 }
 
 impl Servers {
@@ -210,6 +214,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
             scenario: serde_json::to_value(&opts.scenario)?,
             provenance,
             server_settings: serde_json::to_value(&opts.settings)?,
+            wire_settings: Some(wire_settings(&opts.scenario)),
             floor: None,
             network: lab.as_ref().map(|lab| NetworkResult {
                 configured: lab.profile().clone(),
@@ -329,8 +334,27 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
     })
 }
 
+/// TLS version, cipher suite, ALPN and compression levels of every variant in this run.
+fn wire_settings(scenario: &Scenario) -> WireSettings {
+    use rpcbench_servers::tls;
+    WireSettings {
+        tls_version: tls::TLS_VERSION.into(),
+        cipher_suite: tls::CIPHER_SUITE.into(),
+        key_exchange: tls::KEY_EXCHANGE.into(),
+        alpn: [("HTTP/1.1", "http/1.1"), ("HTTP/2", "h2")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        root_certificate: scenario.tls.contains(&TlsMode::On).then(|| "tls/ca.pem".into()),
+        session_resumption: false,
+        gzip_level: crate::client::GZIP_LEVEL,
+        zstd_level: crate::client::ZSTD_LEVEL,
+    }
+}
+
 async fn start_servers(
     opts: &RunOptions,
+    dir: &Path,
     variants: &[Variant],
     lab: Option<&crate::netns::Lab>,
 ) -> anyhow::Result<Servers> {
@@ -342,21 +366,56 @@ async fn start_servers(
     }
     let mut servers = Servers {
         procs: BTreeMap::new(),
+        tls: BTreeMap::new(),
     };
-    for &variant in variants {
-        let process = match lab {
-            Some(lab) => ServerProcess::start_in(&exe, variant, &extra, lab.server())?,
-            None => ServerProcess::start(&exe, variant, &extra)?,
-        };
-        let addr = process.addr();
-        servers.procs.insert(variant, process);
-        tokio::time::timeout(
-            Duration::from_secs(10),
-            health_check(variant, addr, &opts.settings),
-        )
-        .await
-        .map_err(|_| anyhow::anyhow!("server {variant} at {addr} did not pass its health check within 10 s"))?
-        .with_context(|| format!("server {variant} at {addr} failed its health check"))?;
+    // The lab's server address is a name of the certificate too, so outside clients in the
+    // lab can check it by address.
+    let extra_names: Vec<String> = lab
+        .map(|_| vec![crate::netns::SERVER_ADDR.to_string()])
+        .unwrap_or_default();
+    // One certificate for the run, kept in its directory so outside clients can trust it.
+    let certs: Option<CertFiles> = if opts.scenario.tls.contains(&TlsMode::On) {
+        let files = rpcbench_servers::tls::generate_run_certificate(&dir.join("tls"), &extra_names)
+            .context("cannot create the run's TLS certificate")?;
+        for &variant in variants {
+            let client = ClientTls::new(&files.ca, rpcbench_servers::tls::SERVER_NAME, variant.http())?;
+            servers.tls.insert(variant, client);
+        }
+        Some(files)
+    } else {
+        None
+    };
+    for &tls in &opts.scenario.tls {
+        for &variant in variants {
+            let mut args = extra.clone();
+            if let (TlsMode::On, Some(files)) = (tls, &certs) {
+                args.extend([
+                    "--tls-cert".into(),
+                    files.cert.display().to_string(),
+                    "--tls-key".into(),
+                    files.key.display().to_string(),
+                ]);
+            }
+            let process = match lab {
+                Some(lab) => ServerProcess::start_in(&exe, variant, &args, lab.server())?,
+                None => ServerProcess::start(&exe, variant, &args)?,
+            };
+            let addr = process.addr();
+            servers.procs.insert((variant, tls), process);
+            let client_tls = match tls {
+                TlsMode::On => servers.tls.get(&variant),
+                TlsMode::Off => None,
+            };
+            tokio::time::timeout(
+                Duration::from_secs(10),
+                health_check_with(variant, addr, &opts.settings, client_tls),
+            )
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!("server {variant} at {addr} did not pass its health check within 10 s")
+            })?
+            .with_context(|| format!("server {variant} at {addr} failed its health check"))?;
+        }
     }
     Ok(servers)
 }
@@ -381,62 +440,71 @@ fn settings_flags(s: &ServerSettings) -> Vec<String> {
 async fn run_matrix(ctx: &mut Ctx<'_>, lab: Option<&crate::netns::Lab>) -> anyhow::Result<()> {
     let scenario = ctx.opts.scenario.clone();
     let variants = scenario.variant_list();
-    let mut servers = start_servers(ctx.opts, &variants, lab).await?;
-    // Maximum throughput of the first repetition, per workload and variant: the basis of the
-    // common and sweep rates, so every repetition offers the same rates.
-    let mut max_rps: BTreeMap<(usize, Variant), f64> = BTreeMap::new();
+    let conditions = scenario.conditions();
+    let mut servers = start_servers(ctx.opts, ctx.dir, &variants, lab).await?;
+    // Maximum throughput of the first repetition, per workload, condition and variant: the
+    // basis of the common and sweep rates, so every repetition offers the same rates.
+    let mut max_rps: BTreeMap<(usize, usize, Variant), f64> = BTreeMap::new();
     for rep in 0..scenario.repetitions {
         if scenario.points.max_throughput {
-            for (wi, w) in scenario.workloads.iter().enumerate() {
-                for &variant in &variants {
-                    let p = measure(ctx, &mut servers, variant, w, PointKind::MaxThroughput, rep).await?;
-                    if rep == 0
-                        && let Some(p) = p
-                        && p.error.is_none()
-                    {
-                        max_rps.insert((wi, variant), p.load.summary.achieved_rps);
+            for (ci, cond) in conditions.iter().enumerate() {
+                for (wi, w) in scenario.workloads.iter().enumerate() {
+                    for &variant in &variants {
+                        let p = measure(ctx, &mut servers, variant, w, cond, PointKind::MaxThroughput, rep)
+                            .await?;
+                        if rep == 0
+                            && let Some(p) = p
+                            && p.error.is_none()
+                        {
+                            max_rps.insert((wi, ci, variant), p.load.summary.achieved_rps);
+                        }
                     }
                 }
             }
         }
-        for (wi, w) in scenario.workloads.iter().enumerate() {
-            let slowest = variants
-                .iter()
-                .filter_map(|v| max_rps.get(&(wi, *v)))
-                .copied()
-                .fold(f64::INFINITY, f64::min);
-            let mut kinds: Vec<(Option<Variant>, PointKind)> = Vec::new();
-            for f in &scenario.points.common_rate_fractions {
-                if slowest.is_finite() && slowest > 0.0 {
-                    kinds.push((
-                        None,
-                        PointKind::FixedRate {
-                            rate_rps: (slowest * f).round().max(1.0),
-                        },
-                    ));
-                }
-            }
-            for r in &scenario.points.fixed_rates {
-                kinds.push((None, PointKind::FixedRate { rate_rps: *r }));
-            }
-            for f in &scenario.points.sweep_fractions {
-                for &v in &variants {
-                    if let Some(max) = max_rps.get(&(wi, v)) {
-                        let rate_rps = (max * f).round().max(1.0);
+        for (ci, cond) in conditions.iter().enumerate() {
+            for (wi, w) in scenario.workloads.iter().enumerate() {
+                // Equal offered load across variants *and* TLS/compression levels (so their
+                // latencies compare at the same rate); cold and warm connections differ too much
+                // in capacity to share one rate, so each connection mode has its own.
+                let slowest = max_rps
+                    .iter()
+                    .filter(|((w2, c2, _), _)| *w2 == wi && conditions[*c2].connection == cond.connection)
+                    .map(|(_, v)| *v)
+                    .fold(f64::INFINITY, f64::min);
+                let mut kinds: Vec<(Option<Variant>, PointKind)> = Vec::new();
+                for f in &scenario.points.common_rate_fractions {
+                    if slowest.is_finite() && slowest > 0.0 {
                         kinds.push((
-                            Some(v),
-                            PointKind::Sweep {
-                                fraction: *f,
-                                rate_rps,
+                            None,
+                            PointKind::FixedRate {
+                                rate_rps: (slowest * f).round().max(1.0),
                             },
                         ));
                     }
                 }
-            }
-            for (only, kind) in kinds {
-                for &variant in &variants {
-                    if only.is_none_or(|o| o == variant) {
-                        measure(ctx, &mut servers, variant, w, kind.clone(), rep).await?;
+                for r in &scenario.points.fixed_rates {
+                    kinds.push((None, PointKind::FixedRate { rate_rps: *r }));
+                }
+                for f in &scenario.points.sweep_fractions {
+                    for &v in &variants {
+                        if let Some(max) = max_rps.get(&(wi, ci, v)) {
+                            let rate_rps = (max * f).round().max(1.0);
+                            kinds.push((
+                                Some(v),
+                                PointKind::Sweep {
+                                    fraction: *f,
+                                    rate_rps,
+                                },
+                            ));
+                        }
+                    }
+                }
+                for (only, kind) in kinds {
+                    for &variant in &variants {
+                        if only.is_none_or(|o| o == variant) {
+                            measure(ctx, &mut servers, variant, w, cond, kind.clone(), rep).await?;
+                        }
                     }
                 }
             }
@@ -452,6 +520,7 @@ async fn measure(
     servers: &mut Servers,
     variant: Variant,
     w: &WorkloadSpec,
+    cond: &Condition,
     kind: PointKind,
     rep: u32,
 ) -> anyhow::Result<Option<PointResult>> {
@@ -469,11 +538,21 @@ async fn measure(
         repetition: rep,
     }
     .to_string();
+    // The plain condition keeps the ids of earlier runs; others carry their label.
+    let id = if cond.is_plain() {
+        id
+    } else {
+        format!("{id}+{}", cond.label())
+    };
     ctx.done += 1;
+    let client_tls = match cond.tls {
+        TlsMode::On => servers.tls.get(&variant).cloned(),
+        TlsMode::Off => None,
+    };
     let server = servers
         .procs
-        .get_mut(&variant)
-        .expect("every variant has a server");
+        .get_mut(&(variant, cond.tls))
+        .expect("every variant has a server per TLS level");
     if !server.is_running() {
         let msg = format!("{id}: skipped, the {variant} server is no longer running");
         ctx.progress(&msg);
@@ -499,6 +578,14 @@ async fn measure(
         timeout: s.timeout,
         check_every: s.check_every,
         settings: ctx.opts.settings.clone(),
+        connect: ConnectOptions {
+            tls: client_tls,
+            compression: cond.compression,
+        },
+        cold_every: match cond.connection {
+            ConnectionMode::Warm => None,
+            ConnectionMode::Cold => std::num::NonZeroU64::new(cond.requests_per_connection.unwrap_or(1)),
+        },
         server_pid: server.pid(),
         stream: None,
         start_at: None,
@@ -509,7 +596,8 @@ async fn measure(
         size: w.size,
         seed: w.seed,
     };
-    let config = load_config(&spec, &format!("http://{}", server.addr()), workload.clone());
+    let scheme = if cond.tls == TlsMode::On { "https" } else { "http" };
+    let config = load_config(&spec, &format!("{scheme}://{}", server.addr()), workload.clone());
     let pid = server.pid().unwrap_or(0);
     let outcome = crate::load::run(&spec, &ctx.stop, None).await;
     let outcome = match outcome {
@@ -546,6 +634,7 @@ async fn measure(
         id: id.clone(),
         variant: variant.name().into(),
         workload,
+        condition: cond.clone(),
         point: kind,
         repetition: rep,
         load: LoadReport {
@@ -573,8 +662,14 @@ async fn measure(
         lat.get(p)
             .map_or("-".into(), |v| format!("{:.0}", v as f64 / 1000.0))
     };
+    let handshake = sum
+        .handshake
+        .as_ref()
+        .and_then(|h| h.get(Percentile::P50))
+        .map(|v| format!(", handshake p50 {:.0} µs", v as f64 / 1000.0))
+        .unwrap_or_default();
     ctx.progress(&format!(
-        "{id}: {:.0} req/s, p50 {} µs, p99 {} µs, server CPU {} µs/req ({} busy), client {} busy{}",
+        "{id}: {:.0} req/s, p50 {} µs, p99 {} µs, server CPU {} µs/req ({} busy), client {} busy{handshake}{}",
         sum.achieved_rps,
         us(Percentile::P50),
         us(Percentile::P99),

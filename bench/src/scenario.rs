@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rpcbench_proto::catalogue;
 use rpcbench_reports::Rpc;
+use rpcbench_reports::{Compression, Condition, ConnectionMode, TlsMode};
 use rpcbench_servers::Variant;
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +20,10 @@ pub enum Preset {
     /// Thorough: every shape at small and large sizes, sweeps to saturation, 3 repetitions
     /// (about 35 minutes on 2 cores)
     Full,
+    /// How production runs (about 4 minutes on 2 cores): TLS off/on × compression
+    /// none/gzip/zstd on rest-json-h1, grpc-proto-h2, rest-proto-h1 and rest-json-h2, for
+    /// `fetch nested 16KiB` and `upload mesh 256KiB`, warm connections
+    Production,
 }
 
 /// One request type of the matrix.
@@ -89,12 +94,42 @@ pub struct Scenario {
     /// (the default when empty), `lan`, `wan`, `mobile`, or `NAME:rate=50mbit,rtt=30ms,loss=0.1%`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub networks: Vec<String>,
+    /// TLS levels, each a factor of the report: "off", "on" (rustls, TLS 1.3,
+    /// TLS13_AES_128_GCM_SHA256, ALPN; a certificate generated for the run).
+    #[serde(default = "default_tls")]
+    pub tls: Vec<TlsMode>,
+    /// Compression levels: "none", "gzip" (level 6), "zstd" (level 3), same on both sides.
+    #[serde(default = "default_compression")]
+    pub compression: Vec<Compression>,
+    /// Connection modes: "warm" (opened before the warm-up, reused) and "cold" (a new
+    /// connection every `cold_requests_per_connection` requests of a worker).
+    #[serde(default = "default_connection")]
+    pub connection: Vec<ConnectionMode>,
+    /// Requests per connection in "cold" mode (1: a new connection for every request).
+    #[serde(default = "one")]
+    pub cold_requests_per_connection: u64,
     pub points: LoadPoints,
     pub workloads: Vec<WorkloadSpec>,
 }
 
 fn yes() -> bool {
     true
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn default_tls() -> Vec<TlsMode> {
+    vec![TlsMode::Off]
+}
+
+fn default_compression() -> Vec<Compression> {
+    vec![Compression::None]
+}
+
+fn default_connection() -> Vec<ConnectionMode> {
+    vec![ConnectionMode::Warm]
 }
 
 mod duration_str {
@@ -147,6 +182,10 @@ impl Preset {
                 check_every: 16,
                 measure_floor: true,
                 networks: Vec::new(),
+                tls: default_tls(),
+                compression: default_compression(),
+                connection: default_connection(),
+                cold_requests_per_connection: 1,
                 points: LoadPoints {
                     max_throughput: true,
                     common_rate_fractions: vec![0.5],
@@ -179,6 +218,10 @@ impl Preset {
                 check_every: 16,
                 measure_floor: true,
                 networks: Vec::new(),
+                tls: default_tls(),
+                compression: default_compression(),
+                connection: default_connection(),
+                cold_requests_per_connection: 1,
                 points: LoadPoints {
                     max_throughput: true,
                     common_rate_fractions: vec![0.25, 0.5],
@@ -197,6 +240,22 @@ impl Preset {
                     }
                     w
                 },
+            },
+            Preset::Production => Scenario {
+                name: "production".into(),
+                variants: ["rest-json-h1", "grpc-proto-h2", "rest-proto-h1", "rest-json-h2"]
+                    .map(String::from)
+                    .to_vec(),
+                repetitions: 1,
+                warmup: Duration::from_millis(400),
+                duration: Duration::from_millis(1500),
+                tls: vec![TlsMode::Off, TlsMode::On],
+                compression: Compression::ALL.to_vec(),
+                workloads: vec![
+                    workload(Rpc::Fetch, "nested", 16 * 1024),
+                    workload(Rpc::Upload, "mesh", 256 * 1024),
+                ],
+                ..Preset::Quick.scenario()
             },
         }
     }
@@ -271,6 +330,16 @@ impl Scenario {
         if self.check_every == 0 {
             return Err("check_every: must be at least 1".into());
         }
+        if self.tls.is_empty() || self.compression.is_empty() || self.connection.is_empty() {
+            return Err("tls, compression and connection: each needs at least one level".into());
+        }
+        if has_duplicates(&self.tls) || has_duplicates(&self.compression) || has_duplicates(&self.connection)
+        {
+            return Err("tls, compression and connection: a level is listed twice".into());
+        }
+        if self.cold_requests_per_connection == 0 {
+            return Err("cold_requests_per_connection: must be at least 1".into());
+        }
         if self.workloads.is_empty() {
             return Err("workloads: at least one is needed".into());
         }
@@ -299,6 +368,25 @@ impl Scenario {
         Ok(())
     }
 
+    /// Every TLS × compression × connection condition of the run, in run order.
+    pub fn conditions(&self) -> Vec<Condition> {
+        let mut out = Vec::new();
+        for &connection in &self.connection {
+            for &tls in &self.tls {
+                for &compression in &self.compression {
+                    out.push(Condition {
+                        tls,
+                        compression,
+                        connection,
+                        requests_per_connection: (connection == ConnectionMode::Cold)
+                            .then_some(self.cold_requests_per_connection),
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// Points per repetition for each variant × workload.
     pub fn points_per_workload(&self) -> usize {
         let p = &self.points;
@@ -311,6 +399,7 @@ impl Scenario {
     /// Total number of points.
     pub fn total_points(&self) -> usize {
         self.repetitions as usize
+            * self.conditions().len()
             * self.workloads.len()
             * self.variant_list().len()
             * self.points_per_workload()
@@ -322,13 +411,17 @@ impl Scenario {
     }
 }
 
+fn has_duplicates<T: PartialEq>(v: &[T]) -> bool {
+    v.iter().enumerate().any(|(i, a)| v[..i].contains(a))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn presets_are_valid_and_round_trip_through_toml() {
-        for preset in [Preset::Smoke, Preset::Quick, Preset::Full] {
+        for preset in [Preset::Smoke, Preset::Quick, Preset::Full, Preset::Production] {
             let s = preset.scenario();
             s.validate().unwrap();
             let back: Scenario = toml::from_str(&s.to_toml()).unwrap();
@@ -340,6 +433,43 @@ mod tests {
             quick >= Duration::from_secs(150) && quick <= Duration::from_secs(300),
             "{quick:?}"
         );
+        // The default presets stay plain: the new dimensions have their own preset.
+        for preset in [Preset::Smoke, Preset::Quick, Preset::Full] {
+            assert_eq!(preset.scenario().conditions(), vec![Condition::default()]);
+        }
+        let production = Preset::Production.scenario();
+        assert_eq!(production.conditions().len(), 6);
+        assert!(production.estimated_duration() <= Duration::from_secs(300));
+    }
+
+    #[test]
+    fn dimensions_parse_and_are_validated() {
+        let text = Preset::Smoke.scenario().to_toml().replace(
+            "tls = [\"off\"]",
+            "tls = [\"off\", \"on\"]\nconnection = [\"cold\"]",
+        );
+        let text = text.replace("connection = [\"warm\"]\n", "");
+        let s: Scenario = toml::from_str(&text).unwrap();
+        s.validate().unwrap();
+        let conditions = s.conditions();
+        assert_eq!(conditions.len(), 2);
+        assert!(conditions.iter().all(|c| c.connection == ConnectionMode::Cold));
+        assert_eq!(conditions[1].requests_per_connection, Some(1));
+        assert_eq!(conditions[1].label(), "tls+cold1");
+
+        let bad = Preset::Smoke
+            .scenario()
+            .to_toml()
+            .replace("compression = [\"none\"]", "compression = [\"brotli\"]");
+        assert!(
+            toml::from_str::<Scenario>(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("brotli")
+        );
+        let mut dup = Preset::Smoke.scenario();
+        dup.tls = vec![TlsMode::On, TlsMode::On];
+        assert!(dup.validate().unwrap_err().contains("twice"));
     }
 
     #[test]

@@ -12,6 +12,9 @@ use crate::cli::ServeArgs;
 pub struct ReadyLine {
     pub variant: String,
     pub addr: std::net::SocketAddr,
+    /// True when the server speaks TLS.
+    #[serde(default)]
+    pub tls: bool,
 }
 
 /// Runs `rpcbench serve` on its own runtime (worker threads from the settings).
@@ -32,9 +35,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the tokio runtime")?;
     runtime.block_on(async move {
-        let server = Server::bind(args.variant, args.addr, &args.settings).await?;
+        let mut server = Server::bind(args.variant, args.addr, &args.settings).await?;
+        if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+            let config = rpcbench_servers::tls::server_config(cert, key, args.variant.http())
+                .context("cannot set up TLS")?;
+            server = server.with_tls(config);
+        }
         tracing::info!(variant = %args.variant, addr = %server.local_addr(), worker_threads = threads, "serving");
-        let line = serde_json::to_string(&ReadyLine { variant: args.variant.name().into(), addr: server.local_addr() })?;
+        let line = serde_json::to_string(&ReadyLine { variant: args.variant.name().into(), addr: server.local_addr(), tls: server.is_tls() })?;
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{line}").and_then(|()| stdout.flush()).context("cannot write the ready line")?;
         drop(stdout);

@@ -330,6 +330,40 @@ impl ReportSink for HtmlSink {
         };
     }
 
+    fn conditions(&mut self, view: &crate::conditions::ConditionsView) {
+        // Shown in the "where it comes from" section, in the same table layout: the first two
+        // columns name the row, the others are measurements.
+        self.page.effects.empty = None;
+        for t in view.tables() {
+            let name = t.columns.first().cloned().unwrap_or_default();
+            let pair = t.columns.get(1).cloned().unwrap_or_default();
+            self.page.effects.tables.push(EffectTable {
+                title: format!("{} ({name}, {pair})", t.title),
+                columns: t.columns.iter().skip(2).cloned().collect(),
+                rows: t
+                    .rows
+                    .iter()
+                    .map(|r| EffectRow {
+                        name: r.first().cloned().unwrap_or_default(),
+                        pair: r.get(1).cloned().unwrap_or_default(),
+                        cells: r
+                            .iter()
+                            .skip(2)
+                            .map(|c| Cell {
+                                text: c.clone(),
+                                title: String::new(),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+                chains: Vec::new(),
+            });
+        }
+        if let Some(last) = self.page.effects.tables.last_mut() {
+            last.chains.extend(view.sentences());
+        }
+    }
+
     fn effects(&mut self, effects: &[EffectRatios]) {
         if effects.is_empty() {
             self.page.effects.empty = Some(

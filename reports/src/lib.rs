@@ -12,6 +12,7 @@
 
 pub mod charts;
 pub mod compare;
+pub mod conditions;
 pub mod criterion;
 pub mod evidence;
 pub mod format;

@@ -15,6 +15,7 @@ pub struct MarkdownSink {
     missing: Vec<String>,
     verdict: String,
     effects: String,
+    conditions: String,
     footer: String,
 }
 
@@ -102,6 +103,39 @@ impl ReportSink for MarkdownSink {
                   CPU, bytes; gRPC ÷ REST throughput).\n";
         }
         self.verdict = s;
+    }
+
+    fn conditions(&mut self, view: &crate::conditions::ConditionsView) {
+        let mut s = String::from("\n### TLS, compression and connection mode\n\n");
+        if let Some(primary) = &view.primary {
+            let _ = writeln!(
+                s,
+                "Measured: {}. The verdict and the variant comparisons above use `{}`; here every \
+                 condition is compared with its baseline, other factors equal. CPU and bytes per \
+                 request from the closed-loop point, p50 at the lowest rate shared by every \
+                 variant and condition of the same connection mode.\n",
+                view.measured.join(", "),
+                escape(primary)
+            );
+        }
+        let sentences = view.sentences();
+        if !sentences.is_empty() {
+            s += "How the claim's ratio changes (REST ÷ gRPC; above 1x gRPC is better):\n\n";
+            for line in sentences {
+                let _ = writeln!(s, "- {}", escape(&line));
+            }
+            s += "\n";
+        }
+        for t in view.tables() {
+            let _ = writeln!(s, "**{}**\n", escape(&t.title));
+            s += &row(&t.columns);
+            s += &format!("|{}\n", "---|".repeat(t.columns.len()));
+            for r in &t.rows {
+                s += &row(r);
+            }
+            s += "\n";
+        }
+        self.conditions = s;
     }
 
     fn effects(&mut self, effects: &[EffectRatios]) {
@@ -214,6 +248,7 @@ impl ReportSink for MarkdownSink {
         let mut s = String::from("## rpcbench: is gRPC \"up to 8x faster\" than REST?\n\n");
         s += &self.verdict;
         s += &self.effects;
+        s += &self.conditions;
         if !self.missing.is_empty() {
             s += "\n> [!WARNING]\n> Missing or partial inputs:\n";
             for m in &self.missing {

@@ -221,6 +221,7 @@ pub fn merge_loads(inputs: &[(PathBuf, LoadReport)]) -> Result<LoadReport, Merge
     let corrected = add_histograms(inputs, "corrected", |h| h.corrected.as_ref())?;
     let service = add_histograms(inputs, "service", |h| Some(&h.service))?.expect("every input has one");
     let pacer_lag = add_histograms(inputs, "pacer lag", |h| h.pacer_lag.as_ref())?;
+    let handshake = add_histograms(inputs, "handshake", |h| h.handshake.as_ref())?;
 
     let summaries: Vec<&LoadSummary> = inputs.iter().map(|(_, r)| &r.summary).collect();
     let ok: u64 = summaries.iter().map(|s| s.ok).sum();
@@ -282,6 +283,8 @@ pub fn merge_loads(inputs: &[(PathBuf, LoadReport)]) -> Result<LoadReport, Merge
             }),
             _ => None,
         },
+        handshake: handshake.as_ref().map(LatencyStats::from_histogram),
+        connections_opened: sum_all(summaries.iter().map(|s| s.connections_opened)),
         window: Some(overlap),
         start_skew_ns: skews
             .iter()
@@ -348,6 +351,7 @@ pub fn merge_loads(inputs: &[(PathBuf, LoadReport)]) -> Result<LoadReport, Merge
             corrected: corrected.as_ref().map(encode).transpose()?,
             service: encode(&service)?,
             pacer_lag: pacer_lag.as_ref().map(encode).transpose()?,
+            handshake: handshake.as_ref().map(encode).transpose()?,
         },
         merge: Some(record),
     })

@@ -1,7 +1,9 @@
 //! What the report is made of: the loaded inputs, and the analysis every sink renders.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
+use crate::conditions::{self, ConditionsView};
 use crate::criterion::{Bench, CriterionData};
 use rpcbench_model::Variant;
 
@@ -36,7 +38,11 @@ pub struct Report<'a> {
     /// JSON vs protobuf codec time (encode, decode).
     pub codec_ratios: Vec<Ratio>,
     pub effects: Vec<EffectRatios>,
-    pub points: &'a [PointResult],
+    /// TLS, compression and connection mode as factors (all conditions of the run).
+    pub conditions: ConditionsView,
+    /// The points of the primary condition ([`conditions::primary`]): every variant comparison
+    /// uses these, so no ratio mixes TLS, compression or connection levels.
+    pub points: Cow<'a, [PointResult]>,
     pub codec_benches: Vec<&'a Bench>,
     pub round_trips: Vec<&'a Bench>,
 }
@@ -44,7 +50,18 @@ pub struct Report<'a> {
 impl<'a> Report<'a> {
     pub fn build(inputs: &'a Inputs) -> Report<'a> {
         let mut missing = inputs.notes.clone();
-        let points: &[PointResult] = inputs.run.as_ref().map(|r| r.points.as_slice()).unwrap_or(&[]);
+        let all_points: &[PointResult] = inputs.run.as_ref().map(|r| r.points.as_slice()).unwrap_or(&[]);
+        let conditions = conditions::view(all_points);
+        let points: Cow<'a, [PointResult]> = match conditions::primary(all_points) {
+            Some(primary) if all_points.iter().any(|p| p.condition != primary) => Cow::Owned(
+                all_points
+                    .iter()
+                    .filter(|p| p.condition == primary)
+                    .cloned()
+                    .collect(),
+            ),
+            _ => Cow::Borrowed(all_points),
+        };
         let codec_benches: Vec<&Bench> = inputs.criterion.iter().flat_map(|c| c.codec()).collect();
         let round_trips: Vec<&Bench> = inputs.criterion.iter().flat_map(|c| c.round_trips()).collect();
 
@@ -70,13 +87,13 @@ impl<'a> Report<'a> {
 
         let (codec_ratios, unpaired) = evidence::codec_speedups(codec_benches.iter().copied());
         missing.extend(unpaired);
-        let mut claim_ratios = evidence::pair_ratios(points, REST, GRPC);
+        let mut claim_ratios = evidence::pair_ratios(&points, REST, GRPC);
         claim_ratios.extend(evidence::round_trip_ratios(
             round_trips.iter().copied(),
             REST,
             GRPC,
         ));
-        let effects = evidence::effects(points);
+        let effects = evidence::effects(&points);
         let verdict = verdict::verdict(&codec_ratios, &claim_ratios, missing.clone());
         Report {
             inputs,
@@ -85,6 +102,7 @@ impl<'a> Report<'a> {
             claim_ratios,
             codec_ratios,
             effects,
+            conditions,
             points,
             codec_benches,
             round_trips,

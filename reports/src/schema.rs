@@ -191,6 +191,150 @@ pub struct Workload {
     pub seed: u64,
 }
 
+/// TLS on a point's connections (rustls, one version and cipher suite for every variant; see
+/// [`WireSettings`]).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    #[default]
+    Off,
+    On,
+}
+
+/// Body compression, the same algorithm and level on client and server.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    #[default]
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    pub const ALL: [Compression; 3] = [Compression::None, Compression::Gzip, Compression::Zstd];
+
+    /// The token in `Content-Encoding` / `grpc-encoding` (`identity` for none).
+    pub fn token(self) -> &'static str {
+        match self {
+            Compression::None => "identity",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// How connections are used.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectionMode {
+    /// Connections opened before the warm-up and reused for the whole point.
+    #[default]
+    Warm,
+    /// A new connection (TCP, TLS with a full handshake, HTTP) every N requests of a worker.
+    Cold,
+}
+
+/// The transport condition a point was measured under: the TLS, compression and connection
+/// dimensions of a run. The default is the plain condition (no TLS, no compression, warm).
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub struct Condition {
+    #[serde(default)]
+    pub tls: TlsMode,
+    #[serde(default)]
+    pub compression: Compression,
+    #[serde(default)]
+    pub connection: ConnectionMode,
+    /// Cold connections only: requests per connection before a new one is opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_connection: Option<u64>,
+}
+
+impl Condition {
+    /// True for the plain condition every earlier result was measured under.
+    pub fn is_plain(&self) -> bool {
+        *self == Condition::default()
+    }
+
+    /// `tls-on+gzip+cold1`; `plain` for the default condition.
+    pub fn label(&self) -> String {
+        if self.is_plain() {
+            return "plain".into();
+        }
+        let mut parts = Vec::new();
+        if self.tls == TlsMode::On {
+            parts.push("tls".to_owned());
+        }
+        if self.compression != Compression::None {
+            parts.push(self.compression.token().to_owned());
+        }
+        if self.connection == ConnectionMode::Cold {
+            parts.push(format!("cold{}", self.requests_per_connection.unwrap_or(1)));
+        }
+        parts.join("+")
+    }
+}
+
+/// TLS and compression parameters of a run, identical for every variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct WireSettings {
+    /// e.g. `TLSv1.3`.
+    pub tls_version: String,
+    /// e.g. `TLS13_AES_128_GCM_SHA256`.
+    pub cipher_suite: String,
+    /// e.g. `X25519`.
+    pub key_exchange: String,
+    /// ALPN protocol per HTTP version.
+    pub alpn: BTreeMap<String, String>,
+    /// The run's root certificate (relative to the run directory), when TLS was used.
+    pub root_certificate: Option<String>,
+    /// TLS session resumption (off: a cold connection pays a full handshake).
+    pub session_resumption: bool,
+    pub gzip_level: u32,
+    pub zstd_level: i32,
+}
+
 /// How load is offered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "mode", rename_all = "lowercase")]
@@ -220,6 +364,9 @@ pub struct LoadConfig {
     pub timeout_ns: u64,
     /// Every n-th response is checked for correctness (echo equality / digest match).
     pub check_every: u64,
+    /// TLS, compression and connection mode.
+    #[serde(default)]
+    pub condition: Condition,
     /// The agreed wall-clock start of the measured phase (`--start-at`), Unix nanoseconds.
     #[serde(default)]
     pub start_at_unix_ns: Option<u64>,
@@ -278,6 +425,13 @@ pub struct LoadSummary {
     /// Bytes on the wire per completed request, counted at the client's sockets.
     #[serde(default)]
     pub wire: Option<WireStats>,
+    /// Cold connections only: time to open a connection (TCP connect, TLS handshake, HTTP/2
+    /// preface), recorded separately from request latency.
+    #[serde(default)]
+    pub handshake: Option<LatencyStats>,
+    /// Connections opened during the measured phase (cold connections).
+    #[serde(default)]
+    pub connections_opened: Option<u64>,
     /// Wall-clock span of the measured phase on this generator's clock.
     #[serde(default)]
     pub window: Option<MeasuredWindow>,
@@ -337,6 +491,9 @@ pub struct LoadHistograms {
     pub corrected: Option<EncodedHistogram>,
     pub service: EncodedHistogram,
     pub pacer_lag: Option<EncodedHistogram>,
+    /// Cold connections only: connection set-up times.
+    #[serde(default)]
+    pub handshake: Option<EncodedHistogram>,
 }
 
 /// The `--json` output of `rpcbench load`.
@@ -416,6 +573,9 @@ pub struct PointResult {
     pub id: String,
     pub variant: String,
     pub workload: Workload,
+    /// TLS, compression and connection mode (absent in older results: the plain condition).
+    #[serde(default)]
+    pub condition: Condition,
     pub point: PointKind,
     pub repetition: u32,
     pub load: LoadReport,
@@ -444,6 +604,9 @@ pub struct RunResults {
     pub provenance: Provenance,
     /// Fairness settings applied identically to every server variant.
     pub server_settings: serde_json::Value,
+    /// TLS version, cipher suite and compression levels, identical for every variant.
+    #[serde(default)]
+    pub wire_settings: Option<WireSettings>,
     pub floor: Option<PhysicalFloor>,
     /// The shaped network profile of this run (absent: loopback): configured link, what its
     /// verification measured, the delay line's own CPU and jitter. One run directory (and one

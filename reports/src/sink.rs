@@ -2,6 +2,7 @@
 //! calls the section methods in the report's order, then `finish`; each sink implements the
 //! sections it shows.
 
+use crate::conditions::ConditionsView;
 use crate::criterion::{Bench, CriterionData};
 use crate::evidence::{EffectRatios, Ratio};
 use crate::model::{Inputs, Report};
@@ -45,6 +46,8 @@ pub trait ReportSink {
     fn verdict(&mut self, _verdict: &Verdict, _claim_ratios: &[Ratio]) {}
     /// 2. Where the difference comes from: the factorial effects.
     fn effects(&mut self, _effects: &[EffectRatios]) {}
+    /// 2b. TLS, compression and connection mode: their costs and how the claim's ratio moves.
+    fn conditions(&mut self, _conditions: &ConditionsView) {}
     /// 3. Serialization: codec benches, their JSON ÷ protobuf ratios, encoded sizes.
     fn serialization(&mut self, _codec: &[&Bench], _ratios: &[Ratio], _criterion: Option<&CriterionData>) {}
     /// 4. Latency: percentile spectra and sweeps.
@@ -68,13 +71,16 @@ pub fn drive(
             sink.missing(&report.missing);
             sink.verdict(&report.verdict, &report.claim_ratios);
             sink.effects(&report.effects);
+            if report.conditions.is_interesting() {
+                sink.conditions(&report.conditions);
+            }
             sink.serialization(
                 &report.codec_benches,
                 &report.codec_ratios,
                 report.inputs.criterion.as_ref(),
             );
-            sink.latency(report.points);
-            sink.resources(report.points, &report.round_trips);
+            sink.latency(&report.points);
+            sink.resources(&report.points, &report.round_trips);
             sink.method(report.inputs);
             let name = sink.file_name();
             Ok((name, sink.finish()?))

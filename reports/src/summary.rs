@@ -19,6 +19,10 @@ pub struct Summary {
     pub verdict: Option<Verdict>,
     /// Every effect of the factorial design with all its ratios.
     pub effects: Vec<SummaryEffect>,
+    /// TLS, compression and connection mode: measurements per condition, factor costs and how
+    /// the claim's ratio moves with each (absent when the run measured the plain condition only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<crate::conditions::ConditionsView>,
 }
 
 impl Versioned for Summary {
@@ -61,6 +65,7 @@ impl Default for JsonSink {
                 inputs: SummaryInputs::default(),
                 verdict: None,
                 effects: vec![],
+                conditions: None,
             },
         }
     }
@@ -91,6 +96,10 @@ impl ReportSink for JsonSink {
                 ratios: e.ratios.clone(),
             })
             .collect();
+    }
+
+    fn conditions(&mut self, conditions: &crate::conditions::ConditionsView) {
+        self.summary.conditions = Some(conditions.clone());
     }
 
     fn method(&mut self, inputs: &Inputs) {

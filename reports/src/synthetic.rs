@@ -146,6 +146,7 @@ pub fn point(spec: &PointSpec) -> PointResult {
         id,
         variant: spec.variant.clone(),
         workload: workload.clone(),
+        condition: Condition::default(),
         point: spec.kind.clone(),
         repetition: spec.repetition,
         load: LoadReport {
@@ -161,6 +162,7 @@ pub fn point(spec: &PointSpec) -> PointResult {
                 timeout_ns: 5_000_000_000,
                 check_every: 100,
                 start_at_unix_ns: None,
+                condition: Condition::default(),
             },
             provenance: provenance(),
             summary: LoadSummary {
@@ -186,6 +188,8 @@ pub fn point(spec: &PointSpec) -> PointResult {
                 window: None,
                 start_skew_ns: None,
                 stream: None,
+                handshake: None,
+                connections_opened: None,
             },
             histograms: LoadHistograms {
                 corrected: corrected
@@ -193,6 +197,7 @@ pub fn point(spec: &PointSpec) -> PointResult {
                     .map(|h| EncodedHistogram::encode(h).expect("encodes")),
                 service: EncodedHistogram::encode(&service).expect("encodes"),
                 pacer_lag: None,
+                handshake: None,
             },
             merge: None,
         },
@@ -310,6 +315,7 @@ pub fn run() -> RunResults {
             "tcp_nodelay": true, "body_limit_bytes": 8388608,
             "h2_initial_stream_window": 1048576, "h2_initial_connection_window": 4194304
         }),
+        wire_settings: None,
         floor: Some(PhysicalFloor {
             tcp_ping_pong: LatencyStats::from_histogram(&floor),
         }),

@@ -14,6 +14,7 @@ pub mod rest;
 pub mod rest_stream;
 pub mod settings;
 pub mod stream;
+pub mod tls;
 
 pub use crate::core::{CoreError, ServiceCore};
 pub use listen::{ServeError, Server};

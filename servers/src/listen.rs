@@ -1,5 +1,5 @@
-//! The one listener: accept loop, socket options and hyper connection settings for every
-//! variant, with graceful shutdown.
+//! The one listener: accept loop, socket options, optional TLS and hyper connection settings for
+//! every variant, with graceful shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,10 +11,14 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use crate::core::ServiceCore;
 use crate::settings::ServerSettings;
 use crate::{HttpVersion, Variant};
+
+/// How long a TLS handshake may take before the connection is dropped.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long shutdown waits for in-flight requests before closing connections.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -44,6 +48,7 @@ pub struct Server {
     core: Arc<ServiceCore>,
     builder: Arc<auto::Builder<TokioExecutor>>,
     tcp_nodelay: bool,
+    tls: Option<TlsAcceptor>,
 }
 
 impl std::fmt::Debug for Server {
@@ -51,6 +56,7 @@ impl std::fmt::Debug for Server {
         f.debug_struct("Server")
             .field("variant", &self.variant)
             .field("addr", &self.local_addr)
+            .field("tls", &self.tls.is_some())
             .finish()
     }
 }
@@ -100,7 +106,19 @@ impl Server {
             core,
             builder: Arc::new(connection_builder(variant.http(), settings)),
             tcp_nodelay: settings.tcp_nodelay,
+            tls: None,
         })
+    }
+
+    /// Serves over TLS with `config` (see [`crate::tls::server_config`]), which must offer the
+    /// variant's ALPN protocol.
+    pub fn with_tls(mut self, config: Arc<rustls::ServerConfig>) -> Server {
+        self.tls = Some(TlsAcceptor::from(config));
+        self
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -134,15 +152,44 @@ impl Server {
                         tracing::warn!(error = %e, %peer, "cannot set TCP_NODELAY");
                     }
                     // With upgrades: WebSocket routes take over their HTTP/1.1 connection.
-                    let conn = self
-                        .builder
-                        .serve_connection_with_upgrades(TokioIo::new(stream), service.clone());
-                    let conn = graceful.watch(conn.into_owned());
-                    tokio::spawn(async move {
-                        if let Err(e) = conn.await {
-                            tracing::debug!(error = %e, %peer, "connection ended with an error");
+                    let builder = Arc::clone(&self.builder);
+                    let service = service.clone();
+                    let watcher = graceful.watcher();
+                    match &self.tls {
+                        None => {
+                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+                            let conn = watcher.watch(conn);
+                            tokio::spawn(async move {
+                                if let Err(e) = conn.await {
+                                    tracing::debug!(error = %e, %peer, "connection ended with an error");
+                                }
+                            });
                         }
-                    });
+                        Some(acceptor) => {
+                            // The handshake runs in the connection's task, so a slow client never
+                            // holds up the accept loop.
+                            let accept = acceptor.accept(stream);
+                            tokio::spawn(async move {
+                                let stream = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, accept).await {
+                                    Ok(Ok(s)) => s,
+                                    Ok(Err(e)) => {
+                                        tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                                        return;
+                                    }
+                                    Err(_) => {
+                                        tracing::debug!(%peer, "TLS handshake timed out");
+                                        return;
+                                    }
+                                };
+                                let conn = builder
+                                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                                    .into_owned();
+                                if let Err(e) = watcher.watch(conn).await {
+                                    tracing::debug!(error = %e, %peer, "connection ended with an error");
+                                }
+                            });
+                        }
+                    }
                 }
                 () = &mut shutdown => break,
             }

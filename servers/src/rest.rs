@@ -7,14 +7,21 @@
 //! a real service has one JSON implementation; the client does not choose it. Bodies are read with the shared body limit; every refusal is an
 //! `application/problem+json` document (RFC 9457) and never takes the server down. The streaming
 //! routes (SSE, NDJSON, WebSocket) are in [`crate::rest_stream`].
+//!
+//! Compression (tower-http): request bodies in `Content-Encoding: gzip` or `zstd` are
+//! decompressed on the way in — the body limit applies to the *decompressed* size, so a zip
+//! bomb is refused with 413 — and responses are compressed when `Accept-Encoding` asks for gzip
+//! or zstd, at each algorithm's default level (gzip 6, zstd 3: the levels tonic uses for gRPC).
+//! Any other `Content-Encoding` is refused with 415 naming the supported ones.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
@@ -23,6 +30,9 @@ use rpcbench_proto::catalogue;
 use rpcbench_proto::pb::Payload;
 use rpcbench_proto::{Codec as _, CodecError, Encoding, Wire};
 use serde::Deserialize;
+use tower_http::compression::predicate::{NotForContentType, Predicate as _};
+use tower_http::compression::{CompressionLayer, CompressionLevel, DefaultPredicate};
+use tower_http::decompression::RequestDecompressionLayer;
 
 use crate::core::{CoreError, ServiceCore};
 use crate::settings::ServerSettings;
@@ -55,6 +65,40 @@ pub fn router(core: Arc<ServiceCore>, settings: &ServerSettings, encoding: Encod
         .merge(crate::rest_stream::routes())
         .fallback(not_found)
         .with_state(state)
+        .layer(
+            CompressionLayer::new()
+                .no_br()
+                .no_deflate()
+                .quality(CompressionLevel::Default)
+                // Streams are never compressed: an encoder buffers, which would hold messages
+                // back (server-sent events are already excluded by the default predicate).
+                .compress_when(
+                    DefaultPredicate::new().and(NotForContentType::const_new(crate::rest_stream::NDJSON)),
+                ),
+        )
+        .layer(RequestDecompressionLayer::new().no_br().no_deflate())
+        .layer(axum::middleware::from_fn(supported_content_encoding))
+}
+
+/// `Content-Encoding` values the server decodes (besides `identity`), in preference order.
+pub const CONTENT_ENCODINGS: &str = "gzip, zstd";
+
+/// Refuses a request body in an encoding the server cannot decode, with a problem document
+/// naming the supported ones (tower-http's own refusal is an empty 415).
+async fn supported_content_encoding(req: Request, next: Next) -> Response {
+    if let Some(value) = req.headers().get(header::CONTENT_ENCODING) {
+        let ok = matches!(value.as_bytes(), b"gzip" | b"zstd" | b"identity");
+        if !ok {
+            let got = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            let mut resp = ApiError::UnsupportedContentEncoding(got).into_response();
+            resp.headers_mut().insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_static(CONTENT_ENCODINGS),
+            );
+            return resp;
+        }
+    }
+    next.run(req).await
 }
 
 /// A refused request, rendered as `application/problem+json`.
@@ -62,9 +106,11 @@ pub fn router(core: Arc<ServiceCore>, settings: &ServerSettings, encoding: Encod
 pub enum ApiError {
     #[error("unsupported Content-Type {0:?}; send application/json or application/x-protobuf")]
     UnsupportedMediaType(String),
+    #[error("unsupported Content-Encoding {0:?}; send gzip, zstd or an uncompressed body")]
+    UnsupportedContentEncoding(String),
     #[error("cannot produce any of Accept {0:?}; accept application/json or application/x-protobuf")]
     NotAcceptable(String),
-    #[error("request body is larger than the limit of {limit} bytes")]
+    #[error("request body is larger than the limit of {limit} bytes (after decompression)")]
     TooLarge { limit: usize },
     #[error("{0}")]
     Malformed(#[from] CodecError),
@@ -81,7 +127,9 @@ pub enum ApiError {
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType(_) | ApiError::UnsupportedContentEncoding(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Malformed(_) | ApiError::BadRequest(_) | ApiError::Core(_) | ApiError::BodyRead(_) => {

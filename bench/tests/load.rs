@@ -290,6 +290,32 @@ fn stalled_server_shows_in_corrected_latency_only() {
     }
 }
 
+/// Bytes the server's established TCP connections have received so far, from the kernel's
+/// `tcp_info` as `ss` (iproute2) prints it.
+fn bytes_received(port: u16) -> u64 {
+    let out = Command::new("ss")
+        .args(["-tinH", "state", "established", &format!("( sport = :{port} )")])
+        .output()
+        .expect("runs ss (iproute2)");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix("bytes_received:"))
+        .filter_map(|v| v.parse::<u64>().ok())
+        .sum()
+}
+
+/// Blocks until the server's connections have received `bytes`; panics after `limit`.
+fn wait_for_bytes_received(server: &ServerProcess, bytes: u64, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while bytes_received(server.addr().port()) < bytes {
+        assert!(
+            Instant::now() < deadline,
+            "server received < {bytes} bytes in {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn server_dying_mid_run_keeps_partial_results() {
     let dir = tempfile::tempdir().unwrap();
@@ -314,7 +340,10 @@ fn server_dying_mid_run_keeps_partial_results() {
                 ],
             )
         });
-        std::thread::sleep(Duration::from_millis(1500));
+        // Wait on work done, not on time: the server must have received 150 KiB, more than 150
+        // requests even for the largest request here (JSON over HTTP/2 with its headers), before it
+        // dies, however slow the machine.
+        wait_for_bytes_received(&server, 150 * 1024, Duration::from_secs(60));
         server.signal(Signal::SIGKILL).unwrap();
         server.stop();
         let started = Instant::now();

@@ -57,14 +57,20 @@ pub fn router(core: Arc<ServiceCore>, settings: &ServerSettings, encoding: Encod
             Encoding::Json
         },
     };
-    Router::new()
+    let routes = Router::new()
         .route("/v1/echo", post(echo))
         .route("/v1/payloads", post(upload))
         .route("/v1/payloads/{shape}", get(fetch))
         .route("/healthz", get(healthz))
         .merge(crate::rest_stream::routes())
         .fallback(not_found)
-        .with_state(state)
+        .with_state(state);
+    // The problem layer sits outside the routes, not `routes.layer(..)`: a layer on the routes
+    // runs inside each route, before axum adds the `Allow` header to a 405, and its detail could
+    // not name the methods. It is inside compression, so it reads error bodies uncompressed.
+    Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::from_fn(problem_for_every_refusal))
         .layer(
             CompressionLayer::new()
                 .no_br()
@@ -144,19 +150,78 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         tracing::debug!(%status, error = %self, "request refused");
-        let body = serde_json::json!({
-            "type": "about:blank",
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "status": status.as_u16(),
-            "detail": self.to_string(),
-        });
-        let mut resp = (status, body.to_string()).into_response();
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
-        resp
+        problem(status, &self.to_string())
     }
+}
+
+/// Media type of every REST error body (RFC 9457).
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An `application/problem+json` response.
+fn problem(status: StatusCode, detail: &str) -> Response {
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    resp
+}
+
+/// Largest plain-text refusal body carried over into a problem's `detail`.
+const REFUSAL_DETAIL_BYTES: usize = 4096;
+
+/// Rewrites every refusal that did not come from [`ApiError`] — axum's own 405 for a known path
+/// with another method (an empty body), its extractor rejections (text/plain: a path segment
+/// that is not UTF-8, a WebSocket route without its upgrade headers) — as problem+json, so a
+/// client sees one error format whatever refused it. Headers such as `Allow` are kept.
+async fn problem_for_every_refusal(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_problem = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|ct| ct.as_bytes() == PROBLEM_JSON.as_bytes());
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let text = match Limited::new(body, REFUSAL_DETAIL_BYTES).collect().await {
+        Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let detail = if status == StatusCode::METHOD_NOT_ALLOWED {
+        let allowed = parts
+            .headers
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none");
+        format!(
+            "method {method} is not allowed on {}; allowed: {allowed}",
+            uri.path()
+        )
+    } else if text.is_empty() {
+        format!(
+            "{method} {}: {}",
+            uri.path(),
+            status.canonical_reason().unwrap_or("refused")
+        )
+    } else {
+        text
+    };
+    tracing::debug!(%status, %detail, "request refused by the router");
+    let mut resp = problem(status, &detail);
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (name, value) in &parts.headers {
+        resp.headers_mut().entry(name).or_insert_with(|| value.clone());
+    }
+    resp
 }
 
 /// Chooses the response encoding from `Accept`, falling back to `default`.

@@ -272,3 +272,71 @@ fn unprivileged_shaped_run_fails_clearly() {
         "it wrote a run directory"
     );
 }
+
+/// TLS and compression work through the lab as on loopback: a shaped run with TLS on and gzip
+/// (cold connections, so handshakes cross the link too) completes with every answer checked,
+/// and the run's certificate names the lab's server address for outside clients.
+#[test]
+fn tls_and_compression_cross_the_lab() {
+    let _serial = serial();
+    if !root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("tls.toml");
+    let tiny = std::fs::read_to_string(tiny_scenario(dir.path())).unwrap();
+    let tiny = tiny.replace(
+        "networks = [",
+        "tls = [\"on\"]\ncompression = [\"gzip\"]\nconnection = [\"warm\", \"cold\"]\ncold_requests_per_connection = 4\nnetworks = [",
+    );
+    std::fs::write(&scenario, tiny).unwrap();
+    let out = std::process::Command::new(exe())
+        .args(["run", "--no-pin", "--scenario"])
+        .arg(&scenario)
+        .arg("--output-dir")
+        .arg(dir.path().join("runs"))
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let run = std::fs::read_dir(dir.path().join("runs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .next()
+        .unwrap();
+    let results: rpcbench_reports::RunResults =
+        serde_json::from_slice(&std::fs::read(run.join("results.json")).unwrap()).unwrap();
+    assert!(results.complete, "{:?}", results.errors);
+    assert!(results.network.is_some(), "not a lab run");
+    // 2 variants x (warm, cold), one maximum-throughput point each.
+    assert_eq!(results.points.len(), 4);
+    for p in &results.points {
+        assert!(p.error.is_none(), "{}: {:?}", p.id, p.error);
+        assert_eq!(p.condition.tls, rpcbench_reports::TlsMode::On, "{}", p.id);
+        assert_eq!(
+            p.condition.compression,
+            rpcbench_reports::Compression::Gzip,
+            "{}",
+            p.id
+        );
+        assert!(p.load.summary.ok > 0, "{}", p.id);
+        let cold = p.condition.connection == rpcbench_reports::ConnectionMode::Cold;
+        assert_eq!(p.load.summary.handshake.is_some(), cold, "{}: handshakes", p.id);
+    }
+    let cert = std::fs::read_to_string(run.join("tls/server.pem")).unwrap();
+    assert!(cert.contains("BEGIN CERTIFICATE"));
+    assert!(run.join("tls/ca.pem").exists());
+    // The lab's server address is one of the certificate's names (checked with openssl where
+    // it is installed).
+    if let Ok(out) = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-ext", "subjectAltName", "-in"])
+        .arg(run.join("tls/server.pem"))
+        .output()
+    {
+        let names = String::from_utf8_lossy(&out.stdout);
+        let lab_addr = rpcbench::netns::SERVER_ADDR.to_string();
+        assert!(names.contains(&lab_addr), "{lab_addr} not in {names}");
+    }
+}

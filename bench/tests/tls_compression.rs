@@ -242,7 +242,9 @@ async fn raw(
 }
 
 /// A request body in an encoding the server does not support (`br`) gets a clear refusal that
-/// names the supported ones; a client accepting only `br` gets an uncompressed answer.
+/// names the supported ones; a client accepting only `br` gets an uncompressed answer (identity
+/// is always acceptable unless refused), and one that also refuses identity gets 406. gRPC has
+/// no such refusal: identity is always allowed there (grpc-accept-encoding only lists extras).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsupported_encoding_is_a_clear_error() {
     for variant in Variant::ALL {
@@ -296,12 +298,32 @@ async fn unsupported_encoding_is_a_clear_error() {
                     "{variant}: {headers:?}"
                 );
                 // Without Accept, Fetch answers in the server's JSON level.
+                let fetched = resp;
                 let json = if enc.is_json() {
                     enc
                 } else {
                     rpcbench_proto::Encoding::Json
                 };
-                let _: rpcbench_proto::pb::Payload = json.decode(&resp).unwrap();
+                let _: rpcbench_proto::pb::Payload = json.decode(&fetched).unwrap();
+
+                // A client that offers only `br` and refuses an uncompressed answer: 406, naming
+                // what the server can send.
+                let req = Request::builder()
+                    .method(Method::GET)
+                    .uri(uri("/v1/payloads/logs?size=1000&seed=1"))
+                    .header(header::HOST, addr.to_string())
+                    .header(header::ACCEPT_ENCODING, "br, identity;q=0")
+                    .body(Full::new(Bytes::new()))
+                    .unwrap();
+                let (status, headers, resp) = raw(variant, addr, req).await;
+                assert_eq!(status, StatusCode::NOT_ACCEPTABLE, "{variant}");
+                assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+                let problem: serde_json::Value = serde_json::from_slice(&resp).unwrap();
+                let detail = problem["detail"].as_str().unwrap();
+                assert!(
+                    detail.contains("br, identity;q=0") && detail.contains("gzip") && detail.contains("zstd"),
+                    "{detail}"
+                );
             }
             Stack::Grpc => {
                 // One length-prefixed message flagged as compressed, in an encoding tonic lacks.

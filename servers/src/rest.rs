@@ -104,7 +104,53 @@ async fn supported_content_encoding(req: Request, next: Next) -> Response {
             return resp;
         }
     }
+    if let Some(value) = req.headers().get(header::ACCEPT_ENCODING)
+        && !accepts_a_response_encoding(value.as_bytes())
+    {
+        let got = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        return ApiError::NoAcceptableContentEncoding(got).into_response();
+    }
     next.run(req).await
+}
+
+/// Whether `Accept-Encoding` (RFC 9110 §12.5.3) allows one of the response encodings the server
+/// has: gzip, zstd or identity. `identity` is acceptable unless `identity;q=0` excludes it, or
+/// `*;q=0` does without naming it; so only a client that offers nothing but unsupported codings
+/// *and* refuses an uncompressed answer is refused (406).
+fn accepts_a_response_encoding(header: &[u8]) -> bool {
+    let Ok(header) = std::str::from_utf8(header) else {
+        return true;
+    };
+    let mut identity = None;
+    let mut star = None;
+    for item in header.split(',') {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        if coding.is_empty() {
+            continue;
+        }
+        let allowed = parts
+            .filter_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .or_else(|| p.trim().strip_prefix("Q="))
+            })
+            .next()
+            .and_then(|q| q.trim().parse::<f32>().ok())
+            .is_none_or(|q| q > 0.0);
+        match coding.as_str() {
+            "gzip" | "zstd" if allowed => return true,
+            "identity" => identity = Some(allowed),
+            "*" => star = Some(allowed),
+            _ => {}
+        }
+    }
+    match (identity, star) {
+        (Some(allowed), _) => allowed,
+        // `*` allows gzip and zstd too when they are not named.
+        (None, Some(allowed)) => allowed,
+        (None, None) => true,
+    }
 }
 
 /// A refused request, rendered as `application/problem+json`.
@@ -116,6 +162,8 @@ pub enum ApiError {
     UnsupportedContentEncoding(String),
     #[error("cannot produce any of Accept {0:?}; accept application/json or application/x-protobuf")]
     NotAcceptable(String),
+    #[error("cannot answer in any encoding of Accept-Encoding {0:?}; accept gzip, zstd or identity")]
+    NoAcceptableContentEncoding(String),
     #[error("request body is larger than the limit of {limit} bytes (after decompression)")]
     TooLarge { limit: usize },
     #[error("{0}")]
@@ -136,7 +184,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) | ApiError::UnsupportedContentEncoding(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
-            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ApiError::NotAcceptable(_) | ApiError::NoAcceptableContentEncoding(_) => {
+                StatusCode::NOT_ACCEPTABLE
+            }
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Malformed(_) | ApiError::BadRequest(_) | ApiError::Core(_) | ApiError::BodyRead(_) => {
                 StatusCode::BAD_REQUEST
@@ -336,4 +386,35 @@ async fn healthz() -> impl IntoResponse {
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::NotFound(uri.path().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts_a_response_encoding as accepts;
+
+    #[test]
+    fn accept_encoding_refuses_only_when_nothing_we_have_is_allowed() {
+        for ok in [
+            "",
+            "br",
+            "gzip",
+            "br, zstd",
+            "br, identity;q=0, gzip;q=0.5",
+            "*",
+            "br;q=1, *;q=0.1",
+            "identity",
+            "gzip, deflate, br, zstd",
+        ] {
+            assert!(accepts(ok.as_bytes()), "{ok:?}");
+        }
+        for refused in [
+            "br, identity;q=0",
+            "br, *;q=0",
+            "identity;q=0",
+            "gzip;q=0, zstd;q=0, identity;q=0",
+            "br;q=1.0, identity; q=0.0",
+        ] {
+            assert!(!accepts(refused.as_bytes()), "{refused:?}");
+        }
+    }
 }

@@ -3,9 +3,10 @@
 # client that is not serde (Python's json module, scripts/json_peer_check.py), the reference gRPC
 # stack (Python grpcio + stubs generated from the published .proto) for gRPC.
 # Streams: curl reading SSE and NDJSON, grpcio server/bidirectional streaming, and a Python
-# WebSocket client (`websockets`).
+# WebSocket client (`websockets`). The pbjson codec level against Python protobuf's json_format
+# (proto/tests/proto3_json.rs).
 # Usage: scripts/peer-check.sh   (builds the release binary; needs curl and python3; installs
-# grpcio and websockets into a virtualenv under target/ from PyPI)
+# grpcio, websockets and protobuf into a virtualenv under target/ from PyPI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q
@@ -14,8 +15,12 @@ VENV=target/peer-venv
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
-"$VENV/bin/python" -c 'import grpc, grpc_tools, grpc_health, websockets' 2>/dev/null \
-  || "$VENV/bin/pip" install -q grpcio grpcio-tools grpcio-health-checking websockets
+"$VENV/bin/python" -c 'import grpc, grpc_tools, grpc_health, websockets, google.protobuf.json_format' 2>/dev/null \
+  || "$VENV/bin/pip" install -q grpcio grpcio-tools grpcio-health-checking websockets protobuf
+
+echo "--- proto3 JSON mapping: the pbjson level against Python protobuf's json_format"
+RPCBENCH_PYTHON="$PWD/$VENV/bin/python" timeout 900 \
+  cargo test -q -p rpcbench-proto --test proto3_json -- --ignored --nocapture 2>&1 | grep -v ' yes$'
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }

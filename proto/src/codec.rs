@@ -9,7 +9,9 @@
 //!   flattened into its parent) — what grpc-gateway or Envoy transcoding serve. Its serde impls
 //!   live on the `gateway` twin of the messages, so this level also pays a protobuf transcode
 //!   (encode: `pb` → protobuf → `gateway` → JSON; decode: the reverse), the conversion a
-//!   transcoding gateway in front of a protobuf service pays as well.
+//!   transcoding gateway in front of a protobuf service pays as well. Where pbjson departs from
+//!   the mapping (NaN/Infinity, `null`, integral floats, float range), [`crate::proto3_json`]
+//!   hands the message to a conformant decoder/encoder instead.
 //! - `protobuf`: prost.
 
 use bytes::BufMut;
@@ -47,6 +49,8 @@ pub fn sonic_target_features() -> Vec<&'static str> {
 pub trait Wire: prost::Message + Default + Serialize + DeserializeOwned + Send + 'static {
     /// The same message in the `gateway` module, carrying pbjson's proto3-JSON impls.
     type Gateway: prost::Message + Default + Serialize + DeserializeOwned;
+    /// The message's full protobuf name (`rpcbench.v1.Payload`), for its descriptor.
+    const PROTO_NAME: &'static str;
 }
 
 pub use rpcbench_model::Encoding;
@@ -86,11 +90,7 @@ impl Codec for Encoding {
                 injected_slowdown(msg);
                 serde_json::to_writer(buf.writer(), msg).map_err(|e| CodecError::JsonEncode(e.to_string()))
             }
-            Encoding::Pbjson => {
-                let gateway = transcode::<M, M::Gateway>(msg)?;
-                serde_json::to_writer(buf.writer(), &gateway)
-                    .map_err(|e| CodecError::JsonEncode(e.to_string()))
-            }
+            Encoding::Pbjson => crate::proto3_json::encode_into(msg, buf),
             Encoding::Sonic => {
                 // sonic-rs writes through its own buffer into a generic writer.
                 let mut writer = sonic_rs::writer::BufferedWriter::new(buf.writer());
@@ -123,20 +123,11 @@ impl Codec for Encoding {
     fn decode<M: Wire>(self, bytes: &[u8]) -> Result<M, CodecError> {
         match self {
             Encoding::Json => Ok(serde_json::from_slice(bytes)?),
-            Encoding::Pbjson => {
-                let gateway: M::Gateway = serde_json::from_slice(bytes)?;
-                transcode(&gateway)
-            }
+            Encoding::Pbjson => crate::proto3_json::decode(bytes),
             Encoding::Sonic => Ok(sonic_rs::from_slice(bytes)?),
             Encoding::Protobuf => Ok(M::decode(bytes)?),
         }
     }
-}
-
-/// The gateway's conversion between the two generated twins of one message: through protobuf,
-/// whose wire format they share (what a transcoding proxy does with its upstream's bytes).
-fn transcode<A: prost::Message, B: prost::Message + Default>(msg: &A) -> Result<B, CodecError> {
-    Ok(B::decode(msg.encode_to_vec().as_slice())?)
 }
 
 /// The test-only slowdown: every 10th JSON encode encodes the message a second time into a

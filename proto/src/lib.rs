@@ -15,6 +15,7 @@ pub mod codec;
 pub mod digest;
 pub mod grpc_codec;
 pub mod json;
+pub mod proto3_json;
 
 /// Generated messages: prost, with idiomatic serde derives (`json`, `sonic`).
 #[allow(clippy::all, missing_docs, rust_2018_idioms)]
@@ -36,6 +37,7 @@ mod wire_types {
         ($name:ident) => {
             impl crate::codec::Wire for crate::pb::$name {
                 type Gateway = crate::gateway::$name;
+                const PROTO_NAME: &'static str = concat!("rpcbench.v1.", stringify!($name));
             }
         };
     }

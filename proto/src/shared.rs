@@ -50,6 +50,7 @@ impl Message for SharedPayload {
 
 impl crate::codec::Wire for SharedPayload {
     type Gateway = crate::gateway::Payload;
+    const PROTO_NAME: &'static str = "rpcbench.v1.Payload";
 }
 
 impl serde::Serialize for SharedPayload {
@@ -143,6 +144,7 @@ impl Message for SharedMessage {
 
 impl crate::codec::Wire for SharedMessage {
     type Gateway = crate::gateway::StreamMessage;
+    const PROTO_NAME: &'static str = "rpcbench.v1.StreamMessage";
 }
 
 #[cfg(test)]

@@ -161,6 +161,16 @@ fn parse_args() -> Result<Args, String> {
         match a.as_str() {
             // Passed by `cargo bench`.
             "--bench" => {}
+            // criterion's flags, passed to every bench target by `cargo bench -- ...`: this one
+            // counts instructions and keeps no baselines, so they do not apply here.
+            "--save-baseline" | "--baseline" | "--baseline-lenient" | "--load-baseline"
+            | "--measurement-time" | "--warm-up-time" | "--sample-size" | "--nresamples"
+            | "--noise-threshold" | "--confidence-level" | "--significance-level"
+            | "--plotting-backend" | "--output-format" | "--profile-time" | "--color" => {
+                it.next().ok_or(format!("{a} needs a value"))?;
+            }
+            "--quick" | "--noplot" | "--discard-baseline" | "--verbose" | "--quiet" | "--exact"
+            | "--ignored" | "--list" | "--test" => {}
             "--output" => args.output = Some(it.next().ok_or("--output needs a FILE")?.into()),
             "--iterations" => {
                 args.iterations = it

@@ -7,14 +7,19 @@
 //!
 //! - closed loop: a slot's intended time is "now" — the next request goes out as soon as the
 //!   previous one on this worker completed;
-//! - open loop: slot `n` of the whole run is due at `start + n / rate`; worker `k` of `W` takes
-//!   slots `k, k + W, k + 2W, …` (wrk2's per-connection schedule). Latency is measured from the
-//!   intended time (coordinated-omission corrected); the service time (from the actual send) and
+//! - open loop: slot `n` of the whole run is due at `start + n / rate`; whichever worker is free
+//!   takes the next released slot (a busy connection never delays a slot another one could
+//!   send). Latency is measured from the intended time (coordinated-omission corrected); the service time (from the actual send) and
 //!   the pacer's lag (actual − intended send) are recorded too.
 //!
-//! tokio's timer ticks in milliseconds, so the pacer sleeps only until ~2 ms before a slot and
-//! then yields in a loop until the slot is due: pacing is accurate to a few microseconds on an
-//! idle core, at the price of client CPU in open loop. The lag is recorded, not hidden.
+//! tokio's timer ticks in milliseconds and loopback RPCs take tens of microseconds, so open-loop
+//! slots are released by a [`Pacer`]: a dedicated thread that sleeps with `clock_nanosleep` on
+//! absolute `CLOCK_MONOTONIC` deadlines (timer slack 1 ns) and hands each slot, [`PACER_LEAD`]
+//! before it is due, to whichever worker of its schedule is free; that worker yields for the last
+//! few tens of microseconds (the lead absorbs the thread wake-up), then sends. Nothing spins for
+//! longer than the lead, so the client's CPU is spent on requests, not on waiting; the lag
+//! (actual − intended send) is recorded, not hidden. Workers whose schedule the server or a
+//! publisher keeps (stream receivers) are not paced; they count their slots.
 //!
 //! Every histogram is a constant-memory HdrHistogram per worker, merged at the end, reset after
 //! the warm-up (requests due before the measured phase are not recorded).
@@ -48,8 +53,12 @@ use crate::stream_client::{
     MessageStream, Publisher, StreamKind, Target, Transport, feed_request, room_request,
 };
 
-/// Yield-spin (instead of sleeping) when a slot is due within this much time.
-const SPIN_WINDOW: Duration = Duration::from_millis(2);
+/// The pacer releases a slot this long before it is due, and the worker that takes it yields
+/// until it is due: enough to absorb the timer and cross-thread wake-ups, small enough that the
+/// waiting costs at most ~4% of a core at 1,000 req/s.
+pub const PACER_LEAD: Duration = Duration::from_micros(40);
+/// The pacer never sleeps longer than this at once, so a stop is noticed promptly.
+const PACER_MAX_SLEEP: Duration = Duration::from_millis(20);
 
 /// How the schedule is paced.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -266,22 +275,6 @@ impl StopHandle {
 /// Live numbers for a progress display.
 pub type ProgressFn = Box<dyn Fn(f64, u64, Option<u64>) + Send + Sync>;
 
-/// Waits until `t`: a tokio sleep for the coarse part, then yielding until due.
-async fn wait_until(t: Instant) {
-    loop {
-        let now = Instant::now();
-        if now >= t {
-            return;
-        }
-        let left = t - now;
-        if left > SPIN_WINDOW {
-            tokio::time::sleep(left - SPIN_WINDOW).await;
-        } else {
-            tokio::task::yield_now().await;
-        }
-    }
-}
-
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
@@ -431,25 +424,37 @@ pub async fn run(
     });
 
     let roles: Vec<Role> = workers.iter().map(|p| p.role).collect();
-    let global = workers
-        .iter()
-        .filter(|p| matches!(p.slots, Slots::Global))
-        .count() as u64;
-    let mut next_global = 0;
+    let interval = match spec.pacing {
+        Pacing::Open { rate } => Some(Duration::from_secs_f64(1.0 / rate)),
+        Pacing::Closed => None,
+    };
+    // Open loop: every paced worker takes its slots from a schedule the pacer thread releases —
+    // the load's one global schedule, or a schedule of its own.
+    let mut pacer = Pacer::default();
+    let mut global: Option<Arc<Schedule>> = None;
     let mut tasks = Vec::new();
     for (k, planned) in workers.into_iter().enumerate() {
-        let (first, stride, origin, scale) = match planned.slots {
-            Slots::Global => {
-                next_global += 1;
-                (next_global - 1, global, shared.start, 1)
+        let slots = match (interval, planned.slots) {
+            (None, _) => SlotSource::Closed { next: 0 },
+            (Some(iv), Slots::Global) => SlotSource::Paced(Arc::clone(
+                global.get_or_insert_with(|| pacer.add(shared.start, iv)),
+            )),
+            (Some(iv), Slots::Own { origin, scale }) => {
+                let origin = origin.unwrap_or(shared.start);
+                let interval = Duration::from_nanos(nanos(iv).saturating_mul(scale));
+                if planned.worker.paced() {
+                    SlotSource::Paced(pacer.add(origin, interval))
+                } else {
+                    SlotSource::Counted {
+                        origin,
+                        interval,
+                        next: 0,
+                    }
+                }
             }
-            Slots::Own { origin, scale } => (0, 1, origin.unwrap_or(shared.start), scale),
         };
         let worker_ctx = WorkerCtx {
-            first,
-            stride,
-            origin,
-            scale,
+            slots,
             spec: spec.clone(),
             shared: Arc::clone(&shared),
             recorder: Arc::clone(&recorders[k]),
@@ -457,10 +462,32 @@ pub async fn run(
         };
         tasks.push(tokio::spawn(worker(worker_ctx, planned.worker)));
     }
+    let schedules = pacer.schedules.clone();
+    let pacer_thread = (!schedules.is_empty()).then(|| {
+        let shared = Arc::clone(&shared);
+        let wake = tasks.len();
+        std::thread::Builder::new()
+            .name("rpcbench-pacer".into())
+            .spawn(move || pacer.run(&shared, wake))
+    });
+    if let Some(Err(e)) = &pacer_thread {
+        shared.abort(format!("cannot start the pacer thread: {e}"));
+        // Nothing will release a slot: the waiting workers return.
+        for schedule in &schedules {
+            schedule.permits.close();
+        }
+    }
     for t in tasks {
         if let Err(e) = t.await {
             shared.abort(format!("a load worker failed: {e}"));
         }
+    }
+    // The workers are done; a pacer still sleeping towards the end of the schedule stops now.
+    shared.stop.store(true, Ordering::SeqCst);
+    if let Some(Ok(t)) = pacer_thread
+        && t.join().is_err()
+    {
+        shared.abort("the pacer thread panicked".into());
     }
     let finished = Instant::now();
     let server_cpu_end = server_cpu();
@@ -628,16 +655,57 @@ fn unix_ns(t: SystemTime) -> u64 {
 }
 
 struct WorkerCtx {
-    /// This worker's first slot and the step to its next one.
-    first: u64,
-    stride: u64,
-    /// Slot `n` is due at `origin + n * interval * scale` (open loop).
-    origin: Instant,
-    scale: u64,
+    slots: SlotSource,
     spec: LoadSpec,
     shared: Arc<Shared>,
     recorder: Arc<Mutex<Recorder>>,
     counters: Arc<WireCounters>,
+}
+
+/// Where a worker's next slot and its intended time come from.
+enum SlotSource {
+    /// Closed loop: slots `0, 1, 2, …`, each due now.
+    Closed { next: u64 },
+    /// Open loop, the client sends on the schedule: slots released by the pacer thread.
+    Paced(Arc<Schedule>),
+    /// Open loop, the server or the publisher keeps the schedule (stream receivers): slots
+    /// `0, 1, 2, …` due at `origin + n × interval`, taken as the messages arrive.
+    Counted {
+        origin: Instant,
+        interval: Duration,
+        next: u64,
+    },
+}
+
+impl SlotSource {
+    /// The next slot and its intended time; `None` once the pacer ended the schedule.
+    async fn next(&mut self) -> Option<(u64, Instant)> {
+        match self {
+            SlotSource::Closed { next } => {
+                *next += 1;
+                Some((*next - 1, Instant::now()))
+            }
+            SlotSource::Paced(schedule) => schedule.next_slot().await,
+            SlotSource::Counted {
+                origin,
+                interval,
+                next,
+            } => {
+                *next += 1;
+                Some((*next - 1, due(*origin, *interval, *next - 1)))
+            }
+        }
+    }
+
+    fn open(&self) -> bool {
+        !matches!(self, SlotSource::Closed { .. })
+    }
+}
+
+/// Slot `n` of a schedule: `origin + n × interval`, in integer nanoseconds (`n × interval` in f64
+/// seconds would lose nanoseconds on long runs).
+fn due(origin: Instant, interval: Duration, n: u64) -> Instant {
+    origin + Duration::from_nanos(nanos(interval).saturating_mul(n))
 }
 
 /// Who a worker's recorder belongs to.
@@ -652,8 +720,8 @@ enum Role {
 /// Where a worker's slots lie on the schedule.
 #[derive(Debug, Clone, Copy)]
 enum Slots {
-    /// Unary and chat: the load's one schedule, shared round-robin (worker `k` of `W` takes
-    /// slots `k, k + W, …`, wrk2's per-connection schedule).
+    /// Unary and chat: the load's one schedule, shared by the workers (whichever is free takes
+    /// the next slot the pacer releases).
     Global,
     /// Its own sequence `0, 1, 2, …` due at `origin + n * scale / rate`: a feed stream (origin =
     /// when it was requested, `scale` = streams, so the streams add up to the rate), or a
@@ -800,23 +868,13 @@ async fn connect_streams(
 /// The one load loop.
 async fn worker(ctx: WorkerCtx, mut worker: Worker) {
     let WorkerCtx {
-        first,
-        stride,
-        origin,
-        scale,
+        mut slots,
         spec,
         shared,
         recorder,
         counters,
     } = ctx;
-    let interval = match spec.pacing {
-        Pacing::Open { rate } => Some(Duration::from_nanos(
-            nanos(Duration::from_secs_f64(1.0 / rate)).saturating_mul(scale),
-        )),
-        Pacing::Closed => None,
-    };
-    let paced = worker.paced();
-    let mut slot = first;
+    let open = slots.open();
     let mut sent_count = 0u64;
     // Requests sent on the current connection (cold connections only).
     let mut on_connection = 0u64;
@@ -824,10 +882,9 @@ async fn worker(ctx: WorkerCtx, mut worker: Worker) {
         if shared.stop.load(Ordering::Relaxed) {
             return;
         }
-        let intended = match interval {
-            // `slot * interval` in f64 seconds would lose nanoseconds on long runs; integer maths.
-            Some(iv) => origin + Duration::from_nanos(nanos(iv).saturating_mul(slot)),
-            None => Instant::now(),
+        // Paced: waits for the pacer to release a slot, then until it is due.
+        let Some((slot, intended)) = slots.next().await else {
+            return;
         };
         if shared.end.is_some_and(|end| intended >= end) {
             return;
@@ -838,9 +895,6 @@ async fn worker(ctx: WorkerCtx, mut worker: Worker) {
             && shared.claimed.fetch_add(1, Ordering::Relaxed) >= limit
         {
             return;
-        }
-        if interval.is_some() && paced {
-            wait_until(intended).await;
         }
         if let Some(every) = spec.cold_every
             && matches!(worker, Worker::Unary(_))
@@ -885,7 +939,7 @@ async fn worker(ctx: WorkerCtx, mut worker: Worker) {
                     r.checked += u64::from(*checked);
                     r.service
                         .saturating_record(nanos(done.saturating_duration_since(*sent)).max(1));
-                    if interval.is_some() {
+                    if open {
                         r.corrected
                             .saturating_record(nanos(done.saturating_duration_since(intended)).max(1));
                         let lag = nanos(sent.saturating_duration_since(intended));
@@ -926,8 +980,127 @@ async fn worker(ctx: WorkerCtx, mut worker: Worker) {
                 }
             }
         }
-        slot += stride;
     }
+}
+
+/// The open-loop schedules of one load and the thread that releases their slots.
+#[derive(Default)]
+struct Pacer {
+    schedules: Vec<Arc<Schedule>>,
+}
+
+/// One schedule: slot `n` is due at `origin + n × interval`. The pacer thread releases one
+/// permit per slot when it is due (less [`PACER_LEAD`]); a worker takes a permit, then the next
+/// slot number. The first `released` slots taken are real; permits added after the schedule
+/// ended only wake the workers so they return.
+struct Schedule {
+    origin: Instant,
+    interval: Duration,
+    permits: tokio::sync::Semaphore,
+    /// Real slots released so far.
+    released: AtomicU64,
+    /// Slots taken by workers so far.
+    taken: AtomicU64,
+}
+
+impl Schedule {
+    fn due(&self, n: u64) -> Instant {
+        due(self.origin, self.interval, n)
+    }
+
+    /// Waits for the next released slot and then until it is due (at most [`PACER_LEAD`] of
+    /// yielding); `None` once the schedule is over.
+    async fn next_slot(&self) -> Option<(u64, Instant)> {
+        self.permits.acquire().await.ok()?.forget();
+        let n = self.taken.fetch_add(1, Ordering::SeqCst);
+        if n >= self.released.load(Ordering::SeqCst) {
+            return None;
+        }
+        let due = self.due(n);
+        while Instant::now() < due {
+            tokio::task::yield_now().await;
+        }
+        Some((n, due))
+    }
+}
+
+impl Pacer {
+    /// Adds a schedule and returns it.
+    fn add(&mut self, origin: Instant, interval: Duration) -> Arc<Schedule> {
+        let schedule = Arc::new(Schedule {
+            origin,
+            interval: interval.max(Duration::from_nanos(1)),
+            permits: tokio::sync::Semaphore::new(0),
+            released: AtomicU64::new(0),
+            taken: AtomicU64::new(0),
+        });
+        self.schedules.push(Arc::clone(&schedule));
+        schedule
+    }
+
+    /// The pacer thread: sleeps on absolute `CLOCK_MONOTONIC` deadlines until [`PACER_LEAD`]
+    /// before the earliest next slot of any schedule, then releases it. Ends when every schedule
+    /// ended or the load stops, then wakes every worker (`workers` extra permits per schedule)
+    /// so they return.
+    fn run(self, shared: &Shared, workers: usize) {
+        // The default 50 µs timer slack would be added to every wake-up.
+        let _ = nix::sys::prctl::set_timerslack(1);
+        let over = |s: &Schedule, n: u64| {
+            shared.stop.load(Ordering::Relaxed)
+                || shared.end.is_some_and(|end| s.due(n) >= end)
+                || shared
+                    .request_limit
+                    .is_some_and(|limit| shared.claimed.load(Ordering::Relaxed) >= limit)
+        };
+        // The next slot of each schedule that is not over.
+        let mut next: Vec<u64> = vec![0; self.schedules.len()];
+        loop {
+            let Some(i) = (0..self.schedules.len())
+                .filter(|&i| !over(&self.schedules[i], next[i]))
+                .min_by_key(|&i| self.schedules[i].due(next[i]))
+            else {
+                break;
+            };
+            let schedule = &self.schedules[i];
+            let release = schedule
+                .due(next[i])
+                .checked_sub(PACER_LEAD)
+                .unwrap_or(schedule.origin);
+            loop {
+                let now = Instant::now();
+                if release <= now || shared.stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                sleep_until(now, release.min(now + PACER_MAX_SLEEP));
+            }
+            schedule.released.fetch_add(1, Ordering::SeqCst);
+            schedule.permits.add_permits(1);
+            next[i] += 1;
+        }
+        for schedule in &self.schedules {
+            schedule
+                .permits
+                .add_permits(workers.min(tokio::sync::Semaphore::MAX_PERMITS));
+        }
+    }
+}
+
+/// Sleeps until `wake` on an absolute `CLOCK_MONOTONIC` deadline (the clock `Instant` reads on
+/// Linux), so a late wake-up never shifts the following slots.
+fn sleep_until(now: Instant, wake: Instant) {
+    use nix::sys::time::TimeSpec;
+    use nix::time::{ClockId, ClockNanosleepFlags, clock_gettime, clock_nanosleep};
+    let Ok(mono_now) = clock_gettime(ClockId::CLOCK_MONOTONIC) else {
+        std::thread::sleep(wake.saturating_duration_since(now));
+        return;
+    };
+    let deadline = mono_now + TimeSpec::from(wake.saturating_duration_since(now));
+    // EINTR: the caller's loop recomputes and sleeps again.
+    let _ = clock_nanosleep(
+        ClockId::CLOCK_MONOTONIC,
+        ClockNanosleepFlags::TIMER_ABSTIME,
+        &deadline,
+    );
 }
 
 /// The load generator's runtime: one thread runs everything on a current-thread runtime (no
@@ -943,15 +1116,8 @@ pub fn client_runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime
     }
 }
 
-/// CPU time (user + system) of this process so far.
+/// CPU time (user + system) of this process so far, in nanoseconds (every thread, the pacer's
+/// included).
 pub fn cpu_time() -> u64 {
-    use nix::sys::resource::{UsageWho, getrusage};
-    match getrusage(UsageWho::RUSAGE_SELF) {
-        Ok(u) => {
-            let tv =
-                |t: nix::sys::time::TimeVal| t.tv_sec() as u64 * 1_000_000_000 + t.tv_usec() as u64 * 1_000;
-            tv(u.user_time()) + tv(u.system_time())
-        }
-        Err(_) => 0,
-    }
+    crate::procfs::self_cpu_ns()
 }

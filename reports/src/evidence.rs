@@ -37,8 +37,11 @@ pub enum Metric {
     LatencyP50,
     /// 99th percentile latency at equal offered load (corrected for coordinated omission).
     LatencyP99,
-    /// Closed-loop achieved requests per second.
+    /// Closed-loop achieved requests per second (never from a client-bound point).
     MaxThroughput,
+    /// Requests per server core-second (10⁹ ÷ server CPU ns per request): the server's
+    /// capacity, whatever the load generator could offer.
+    ServerThroughput,
     ServerCpu,
     ClientCpu,
     /// Request + response bytes on the wire per request.
@@ -46,9 +49,10 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const END_TO_END: [Metric; 7] = [
+    pub const END_TO_END: [Metric; 8] = [
         Metric::LatencyP50,
         Metric::LatencyP99,
+        Metric::ServerThroughput,
         Metric::MaxThroughput,
         Metric::ServerCpu,
         Metric::ClientCpu,
@@ -64,6 +68,7 @@ impl Metric {
             Metric::LatencyP50 => "p50 latency at equal load",
             Metric::LatencyP99 => "p99 latency at equal load",
             Metric::MaxThroughput => "maximum throughput",
+            Metric::ServerThroughput => "requests per server core-second",
             Metric::ServerCpu => "server CPU per request",
             Metric::ClientCpu => "client CPU per request",
             Metric::WireBytes => "bytes on the wire per request",
@@ -79,6 +84,7 @@ impl Metric {
             Metric::LatencyP50 => "p50 latency",
             Metric::LatencyP99 => "p99 latency",
             Metric::MaxThroughput => "max throughput",
+            Metric::ServerThroughput => "requests/server core-s",
             Metric::ServerCpu => "server CPU/request",
             Metric::ClientCpu => "client CPU/request",
             Metric::WireBytes => "bytes/request",
@@ -86,7 +92,7 @@ impl Metric {
     }
 
     pub fn higher_is_better(self) -> bool {
-        self == Metric::MaxThroughput
+        matches!(self, Metric::MaxThroughput | Metric::ServerThroughput)
     }
 
     /// Metrics that say how much *faster* one side is, i.e. what the claim is about.
@@ -99,13 +105,14 @@ impl Metric {
                 | Metric::LatencyP50
                 | Metric::LatencyP99
                 | Metric::MaxThroughput
+                | Metric::ServerThroughput
         )
     }
 
     /// Formats a raw value of this metric (ns, req/s or bytes).
     pub fn format_value(self, v: f64) -> String {
         match self {
-            Metric::MaxThroughput => format::rate(v),
+            Metric::MaxThroughput | Metric::ServerThroughput => format::rate(v),
             Metric::WireBytes => format::bytes(v),
             _ => format::duration_ns(v),
         }
@@ -120,6 +127,13 @@ pub enum Spread {
     ConfidenceInterval { level: f64 },
     /// Min–max over repetitions; one repetition per side means no spread is known.
     RepetitionRange { baseline_n: usize, candidate_n: usize },
+    /// Three or more repetitions a side: Welch's confidence interval of the difference of mean
+    /// logarithms, i.e. of the ratio of geometric means (the ratio is that geometric-mean ratio).
+    RepetitionCi {
+        level: f64,
+        baseline_n: usize,
+        candidate_n: usize,
+    },
 }
 
 impl Spread {
@@ -136,6 +150,30 @@ impl Spread {
             } => {
                 format!("min–max of {baseline_n}×{candidate_n} repetitions")
             }
+            Spread::RepetitionCi {
+                level,
+                baseline_n,
+                candidate_n,
+            } => format!(
+                "{}% CI of {baseline_n}×{candidate_n} repetitions",
+                (level * 1000.0).round() / 10.0
+            ),
+        }
+    }
+
+    /// Whether there is an interval at all (more than one value on each side).
+    pub fn has_interval(&self) -> bool {
+        match self {
+            Spread::ConfidenceInterval { .. } => true,
+            Spread::RepetitionRange {
+                baseline_n,
+                candidate_n,
+            }
+            | Spread::RepetitionCi {
+                baseline_n,
+                candidate_n,
+                ..
+            } => *baseline_n >= 2 && *candidate_n >= 2,
         }
     }
 }
@@ -265,6 +303,47 @@ struct Sample {
     min: f64,
     max: f64,
     n: usize,
+}
+
+/// Level of the repetition confidence intervals.
+pub const REPETITION_CI_LEVEL: f64 = 0.95;
+
+/// The ratio of two sets of repetitions: with three or more a side, the geometric-mean ratio
+/// and Welch's interval on the logarithms; otherwise the median ratio and the min–max range.
+fn repetition_ratio(metric: Metric, base: &[f64], cand: &[f64], source: Source) -> Option<Ratio> {
+    let clean = |v: &[f64]| -> Vec<f64> { v.iter().copied().filter(|x| x.is_finite() && *x > 0.0).collect() };
+    let (base, cand) = (clean(base), clean(cand));
+    let (b, c) = (Sample::of(base.iter().copied())?, Sample::of(cand.iter().copied())?);
+    if base.len() >= 3 && cand.len() >= 3 {
+        let logs = |v: &[f64]| -> Vec<f64> { v.iter().map(|x| x.ln()).collect() };
+        // Oriented so that above 1 favours the candidate.
+        let (better, worse) = if metric.higher_is_better() {
+            (logs(&cand), logs(&base))
+        } else {
+            (logs(&base), logs(&cand))
+        };
+        let w = crate::stats::welch(&worse, &better)?;
+        let (lo, hi) = w.ci(REPETITION_CI_LEVEL);
+        return Some(Ratio {
+            metric,
+            value: w.diff.exp(),
+            low: lo.exp(),
+            high: hi.exp(),
+            spread: Spread::RepetitionCi {
+                level: REPETITION_CI_LEVEL,
+                baseline_n: b.n,
+                candidate_n: c.n,
+            },
+            source,
+            baseline_value: b.typical,
+            candidate_value: c.typical,
+        });
+    }
+    let spread = Spread::RepetitionRange {
+        baseline_n: b.n,
+        candidate_n: c.n,
+    };
+    Some(ratio_of(metric, b, c, spread, source))
 }
 
 impl Sample {
@@ -486,8 +565,89 @@ pub fn is_usable(p: &PointResult) -> bool {
     p.error.is_none() && p.load.summary.ok > 0
 }
 
-/// Raw value of `metric` at one point, if measured.
+/// A closed-loop point is client-bound when the load generator was at least this busy…
+pub const CLIENT_BOUND_CLIENT_MIN: f64 = 0.9;
+/// …while the server was less busy than this: the point measured the generator, not the server.
+pub const CLIENT_BOUND_SERVER_MAX: f64 = 0.9;
+/// An open-loop point kept its schedule when its pacer-lag p99 is at most this…
+pub const SCHEDULE_LAG_P99_MAX_NS: u64 = 100_000;
+/// …and at most this share of its sends were late by more than
+/// [`crate::schema::LATE_SEND_THRESHOLD_NS`].
+pub const SCHEDULE_LATE_SHARE_MAX: f64 = 0.001;
+
+/// Why a point's value does not enter a ratio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exclusion {
+    /// Closed loop: client ≥ 90% busy, server < 90% busy; its throughput is the generator's.
+    ClientBound,
+    /// Open loop: the pacer did not keep the schedule; its latencies are the client's.
+    ScheduleSlipped,
+}
+
+impl Exclusion {
+    pub fn describe(self) -> String {
+        match self {
+            Exclusion::ClientBound => format!(
+                "client-bound (load generator ≥ {:.0}% busy while the server was < {:.0}%): its maximum throughput measured the generator and decides nothing",
+                CLIENT_BOUND_CLIENT_MIN * 100.0,
+                CLIENT_BOUND_SERVER_MAX * 100.0
+            ),
+            Exclusion::ScheduleSlipped => format!(
+                "schedule not kept (pacer-lag p99 > {} µs or more than {}% of sends late by > {} ms): its latencies are left out",
+                SCHEDULE_LAG_P99_MAX_NS / 1_000,
+                SCHEDULE_LATE_SHARE_MAX * 100.0,
+                crate::schema::LATE_SEND_THRESHOLD_NS / 1_000_000
+            ),
+        }
+    }
+}
+
+/// Whether a closed-loop point measured the load generator rather than the server.
+pub fn client_bound(p: &PointResult) -> bool {
+    p.point == PointKind::MaxThroughput
+        && p.load
+            .summary
+            .client_cpu_utilization
+            .is_some_and(|c| c >= CLIENT_BOUND_CLIENT_MIN)
+        && p.server.cpu_utilization.is_none_or(|s| s < CLIENT_BOUND_SERVER_MAX)
+}
+
+/// Whether an open-loop point kept its schedule (closed-loop points have none to keep).
+pub fn schedule_kept(p: &PointResult) -> bool {
+    let s = &p.load.summary;
+    let Some(lag) = &s.pacer_lag else {
+        return true;
+    };
+    let p99_ok = lag
+        .percentiles_ns
+        .get(&Percentile::P99)
+        .is_some_and(|v| *v <= SCHEDULE_LAG_P99_MAX_NS);
+    let late = s.late_sends.unwrap_or(0) as f64;
+    let sent = (s.ok + s.errors.values().sum::<u64>()).max(1) as f64;
+    p99_ok && late / sent <= SCHEDULE_LATE_SHARE_MAX
+}
+
+/// What, if anything, keeps a point out of the ratios of some metrics.
+pub fn exclusion(p: &PointResult) -> Option<Exclusion> {
+    if client_bound(p) {
+        Some(Exclusion::ClientBound)
+    } else if !schedule_kept(p) {
+        Some(Exclusion::ScheduleSlipped)
+    } else {
+        None
+    }
+}
+
+/// Raw value of `metric` at one point, if measured and valid: no latency from a point whose
+/// schedule slipped, no maximum throughput from a client-bound point, no percentile from too
+/// few samples ([`Percentile::min_samples`]).
 pub fn point_value(p: &PointResult, metric: Metric) -> Option<f64> {
+    match (exclusion(p), metric) {
+        (Some(Exclusion::ClientBound), Metric::MaxThroughput)
+        | (Some(Exclusion::ScheduleSlipped), Metric::LatencyP50 | Metric::LatencyP99) => return None,
+        _ => {}
+    }
     let s = &p.load.summary;
     let latency = |pct| {
         s.latency_corrected
@@ -500,6 +660,11 @@ pub fn point_value(p: &PointResult, metric: Metric) -> Option<f64> {
         Metric::LatencyP50 => latency(Percentile::P50),
         Metric::LatencyP99 => latency(Percentile::P99),
         Metric::MaxThroughput => Some(s.achieved_rps),
+        Metric::ServerThroughput => p
+            .server
+            .cpu_ns_per_request
+            .filter(|ns| *ns > 0.0)
+            .map(|ns| 1e9 / ns),
         Metric::ServerCpu => p.server.cpu_ns_per_request,
         Metric::ClientCpu => s.client_cpu_ns_per_request,
         Metric::WireBytes => s
@@ -532,14 +697,16 @@ fn metrics_at(load: LoadKey, workload_has_max: bool) -> &'static [Metric] {
     match (load, workload_has_max) {
         (LoadKey::Max, _) => &[
             Metric::MaxThroughput,
+            Metric::ServerThroughput,
             Metric::ServerCpu,
             Metric::ClientCpu,
             Metric::WireBytes,
         ],
-        (LoadKey::Fixed(_), true) => &[Metric::LatencyP50, Metric::LatencyP99],
+        (LoadKey::Fixed(_), true) => &[Metric::LatencyP50, Metric::LatencyP99, Metric::ServerThroughput],
         (LoadKey::Fixed(_), false) => &[
             Metric::LatencyP50,
             Metric::LatencyP99,
+            Metric::ServerThroughput,
             Metric::ServerCpu,
             Metric::ClientCpu,
             Metric::WireBytes,
@@ -564,9 +731,8 @@ pub fn pair_ratios_indexed(idx: &PointIndex<'_>, baseline: &str, candidate: &str
         let has_max = idx.contains_key(&(baseline.to_string(), workload.clone(), LoadKey::Max))
             && idx.contains_key(&(candidate.to_string(), workload.clone(), LoadKey::Max));
         for &metric in metrics_at(*load, has_max) {
-            let b = Sample::of(base_points.iter().filter_map(|p| point_value(p, metric)));
-            let c = Sample::of(cand_points.iter().filter_map(|p| point_value(p, metric)));
-            let (Some(b), Some(c)) = (b, c) else { continue };
+            let b: Vec<f64> = base_points.iter().filter_map(|p| point_value(p, metric)).collect();
+            let c: Vec<f64> = cand_points.iter().filter_map(|p| point_value(p, metric)).collect();
             let source = Source {
                 baseline: baseline.into(),
                 candidate: candidate.into(),
@@ -575,11 +741,7 @@ pub fn pair_ratios_indexed(idx: &PointIndex<'_>, baseline: &str, candidate: &str
                 size_label: Size(workload.size).to_string(),
                 load: Some(load.load_point()),
             };
-            let spread = Spread::RepetitionRange {
-                baseline_n: b.n,
-                candidate_n: c.n,
-            };
-            out.push(ratio_of(metric, b, c, spread, source));
+            out.extend(repetition_ratio(metric, &b, &c, source));
         }
     }
     out

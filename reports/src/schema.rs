@@ -84,6 +84,20 @@ impl Percentile {
         }
     }
 
+    /// Samples a histogram needs before this percentile is shown: ten beyond it (`10 / (1 − q)`),
+    /// so a p99 needs 1,000 and a p99.9 10,000. From fewer, "p99" would be one of the few
+    /// largest samples, i.e. the maximum under another name.
+    pub fn min_samples(self) -> u64 {
+        match self {
+            Percentile::P50 => 20,
+            Percentile::P90 => 100,
+            Percentile::P99 => 1_000,
+            Percentile::P999 => 10_000,
+            Percentile::P9999 => 100_000,
+            Percentile::Max => 1,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Percentile::P50 => "p50",
@@ -127,8 +141,18 @@ impl LatencyStats {
         }
     }
 
+    /// Percentile `p`, or `None` when it was not recorded or is withheld because the histogram
+    /// holds fewer than [`Percentile::min_samples`] values.
     pub fn get(&self, p: Percentile) -> Option<u64> {
+        if self.withheld(p) {
+            return None;
+        }
         self.percentiles_ns.get(&p).copied()
+    }
+
+    /// Whether `p` is withheld for lack of samples (the stored value is kept for provenance).
+    pub fn withheld(&self, p: Percentile) -> bool {
+        self.count < p.min_samples()
     }
 }
 
@@ -764,6 +788,24 @@ mod tests {
             ..enc
         };
         assert!(bad.decode().is_err());
+    }
+
+    #[test]
+    fn percentiles_from_too_few_samples_are_withheld() {
+        let mut h = Histogram::<u64>::new_with_bounds(1, HISTOGRAM_MAX_NS, HISTOGRAM_SIGFIG).unwrap();
+        for v in 1..=999u64 {
+            h.record(v * 1_000).unwrap();
+        }
+        let stats = LatencyStats::from_histogram(&h);
+        // 999 samples: the p99 would be the tenth-largest value; it is not shown as a p99.
+        assert!(stats.withheld(Percentile::P99));
+        assert_eq!(stats.get(Percentile::P99), None);
+        assert!(stats.percentiles_ns.contains_key(&Percentile::P99), "kept for provenance");
+        assert!(stats.get(Percentile::P50).is_some() && stats.get(Percentile::Max).is_some());
+        h.record(1_000_000).unwrap();
+        let stats = LatencyStats::from_histogram(&h);
+        assert!(stats.get(Percentile::P99).is_some(), "1,000 samples carry a p99");
+        assert_eq!(stats.get(Percentile::P999), None, "but not a p99.9");
     }
 
     #[test]

@@ -163,10 +163,21 @@ fn parse_args() -> Result<Args, String> {
             "--bench" => {}
             // criterion's flags, passed to every bench target by `cargo bench -- ...`: this one
             // counts instructions and keeps no baselines, so they do not apply here.
-            "--save-baseline" | "--baseline" | "--baseline-lenient" | "--load-baseline"
-            | "--measurement-time" | "--warm-up-time" | "--sample-size" | "--nresamples"
-            | "--noise-threshold" | "--confidence-level" | "--significance-level"
-            | "--plotting-backend" | "--output-format" | "--profile-time" | "--color" => {
+            "--save-baseline"
+            | "--baseline"
+            | "--baseline-lenient"
+            | "--load-baseline"
+            | "--measurement-time"
+            | "--warm-up-time"
+            | "--sample-size"
+            | "--nresamples"
+            | "--noise-threshold"
+            | "--confidence-level"
+            | "--significance-level"
+            | "--plotting-backend"
+            | "--output-format"
+            | "--profile-time"
+            | "--color" => {
                 it.next().ok_or(format!("{a} needs a value"))?;
             }
             "--quick" | "--noplot" | "--discard-baseline" | "--verbose" | "--quiet" | "--exact"

@@ -313,7 +313,10 @@ pub const REPETITION_CI_LEVEL: f64 = 0.95;
 fn repetition_ratio(metric: Metric, base: &[f64], cand: &[f64], source: Source) -> Option<Ratio> {
     let clean = |v: &[f64]| -> Vec<f64> { v.iter().copied().filter(|x| x.is_finite() && *x > 0.0).collect() };
     let (base, cand) = (clean(base), clean(cand));
-    let (b, c) = (Sample::of(base.iter().copied())?, Sample::of(cand.iter().copied())?);
+    let (b, c) = (
+        Sample::of(base.iter().copied())?,
+        Sample::of(cand.iter().copied())?,
+    );
     if base.len() >= 3 && cand.len() >= 3 {
         let logs = |v: &[f64]| -> Vec<f64> { v.iter().map(|x| x.ln()).collect() };
         // Oriented so that above 1 favours the candidate.
@@ -610,7 +613,9 @@ pub fn client_bound(p: &PointResult) -> bool {
             .summary
             .client_cpu_utilization
             .is_some_and(|c| c >= CLIENT_BOUND_CLIENT_MIN)
-        && p.server.cpu_utilization.is_none_or(|s| s < CLIENT_BOUND_SERVER_MAX)
+        && p.server
+            .cpu_utilization
+            .is_none_or(|s| s < CLIENT_BOUND_SERVER_MAX)
 }
 
 /// Whether an open-loop point kept its schedule (closed-loop points have none to keep).
@@ -731,8 +736,14 @@ pub fn pair_ratios_indexed(idx: &PointIndex<'_>, baseline: &str, candidate: &str
         let has_max = idx.contains_key(&(baseline.to_string(), workload.clone(), LoadKey::Max))
             && idx.contains_key(&(candidate.to_string(), workload.clone(), LoadKey::Max));
         for &metric in metrics_at(*load, has_max) {
-            let b: Vec<f64> = base_points.iter().filter_map(|p| point_value(p, metric)).collect();
-            let c: Vec<f64> = cand_points.iter().filter_map(|p| point_value(p, metric)).collect();
+            let b: Vec<f64> = base_points
+                .iter()
+                .filter_map(|p| point_value(p, metric))
+                .collect();
+            let c: Vec<f64> = cand_points
+                .iter()
+                .filter_map(|p| point_value(p, metric))
+                .collect();
             let source = Source {
                 baseline: baseline.into(),
                 candidate: candidate.into(),

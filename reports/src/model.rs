@@ -94,7 +94,7 @@ impl<'a> Report<'a> {
             GRPC,
         ));
         let effects = evidence::effects(&points);
-        let verdict = verdict::verdict(&codec_ratios, &claim_ratios, missing.clone());
+        let verdict = verdict::verdict(&codec_ratios, &claim_ratios, &effects, missing.clone());
         Report {
             inputs,
             missing,

@@ -800,7 +800,10 @@ mod tests {
         // 999 samples: the p99 would be the tenth-largest value; it is not shown as a p99.
         assert!(stats.withheld(Percentile::P99));
         assert_eq!(stats.get(Percentile::P99), None);
-        assert!(stats.percentiles_ns.contains_key(&Percentile::P99), "kept for provenance");
+        assert!(
+            stats.percentiles_ns.contains_key(&Percentile::P99),
+            "kept for provenance"
+        );
         assert!(stats.get(Percentile::P50).is_some() && stats.get(Percentile::Max).is_some());
         h.record(1_000_000).unwrap();
         let stats = LatencyStats::from_histogram(&h);

@@ -28,6 +28,11 @@ pub struct PointSpec {
     pub client_cpu_ns: f64,
     pub request_bytes: f64,
     pub response_bytes: f64,
+    /// Load generator's CPU utilization (≥ 0.9 with a server < 0.9: client-bound).
+    pub client_utilization: f64,
+    pub server_utilization: f64,
+    /// Open loop: the pacer's lag (every send this late; `None`: 5 µs).
+    pub pacer_lag_ns: Option<u64>,
 }
 
 impl PointSpec {
@@ -46,6 +51,9 @@ impl PointSpec {
             client_cpu_ns: p50_ns * 0.3,
             request_bytes: size as f64 + 120.0,
             response_bytes: size as f64 + 90.0,
+            client_utilization: 0.6,
+            server_utilization: 0.7,
+            pacer_lag_ns: None,
         }
     }
 }
@@ -119,6 +127,12 @@ pub fn point(spec: &PointSpec) -> PointResult {
     let achieved = rate
         .map(|r| r.min(spec.achieved_rps))
         .unwrap_or(spec.achieved_rps);
+    let lag = rate.map(|_| {
+        let mut h = Histogram::new_with_bounds(1, HISTOGRAM_MAX_NS, HISTOGRAM_SIGFIG).expect("valid bounds");
+        let v = spec.pacer_lag_ns.unwrap_or(5_000).max(1);
+        h.record_n(v, (achieved * 10.0) as u64).expect("value within bounds");
+        h
+    });
     let elapsed_ns = 10_000_000_000u64;
     let ok = (achieved * 10.0) as u64;
     let load = match spec.kind {
@@ -175,12 +189,18 @@ pub fn point(spec: &PointSpec) -> PointResult {
                 elapsed_ns,
                 achieved_rps: achieved,
                 target_rps: rate,
-                late_sends: rate.map(|_| 0),
+                late_sends: rate.map(|_| {
+                    if spec.pacer_lag_ns.unwrap_or(0) > LATE_SEND_THRESHOLD_NS {
+                        ok
+                    } else {
+                        0
+                    }
+                }),
                 latency_corrected: corrected.as_ref().map(LatencyStats::from_histogram),
                 latency_service: LatencyStats::from_histogram(&service),
-                pacer_lag: None,
+                pacer_lag: lag.as_ref().map(LatencyStats::from_histogram),
                 client_cpu_ns_per_request: Some(spec.client_cpu_ns),
-                client_cpu_utilization: Some(0.6),
+                client_cpu_utilization: Some(spec.client_utilization),
                 wire: Some(WireStats {
                     request_bytes_per_request: spec.request_bytes,
                     response_bytes_per_request: spec.response_bytes,
@@ -196,14 +216,14 @@ pub fn point(spec: &PointSpec) -> PointResult {
                     .as_ref()
                     .map(|h| EncodedHistogram::encode(h).expect("encodes")),
                 service: EncodedHistogram::encode(&service).expect("encodes"),
-                pacer_lag: None,
+                pacer_lag: lag.as_ref().map(|h| EncodedHistogram::encode(h).expect("encodes")),
                 handshake: None,
             },
             merge: None,
         },
         server: ServerStats {
             cpu_ns_per_request: Some(spec.server_cpu_ns),
-            cpu_utilization: Some(0.7),
+            cpu_utilization: Some(spec.server_utilization),
             peak_rss_bytes: Some(24 << 20),
         },
         error: None,

@@ -1,20 +1,31 @@
 //! The verdict on the claim "protobuf/gRPC is up to 8x faster than JSON/REST", computed from
-//! ratios (see [`crate::evidence`]); pure functions, no I/O.
+//! ratios (see [`crate::evidence`]); pure functions, no I/O. The rule (also in `docs/verdict.md`):
 //!
-//! Rules, using each ratio's typical value against [`CLAIM_FACTOR`]:
-//! - **true** when an end-to-end speed ratio (latency at equal load, maximum throughput, or a
-//!   criterion round trip) between `rest-json-h1` and `grpc-proto-h2` reaches the factor;
-//! - **partly true** when only serialization (encode or decode time) reaches it;
-//! - **false** when nothing measured reaches it;
-//! - **not determined** when there is neither serialization nor end-to-end evidence.
-//!
-//! CPU and bytes per request are reported alongside but do not decide: the claim is about speed.
+//! - The claim's sides are `rest-json-h1` (idiomatic serde JSON, what `axum::Json` serves) and
+//!   `grpc-proto-h2`. The other JSON levels and the factorial variants are reported beside it.
+//! - The verdict is taken **per workload** (rpc × shape × size). A speed ratio (latency at equal
+//!   load, requests per server core-second, closed-loop maximum throughput, criterion round
+//!   trip) *counts* only when it has an interval (two or more repetitions a side; a 95% CI from
+//!   three or more) and the **low end** of that interval reaches [`CLAIM_FACTOR`]. Points whose
+//!   schedule slipped, client-bound points and percentiles from too few samples never get this
+//!   far: [`crate::evidence::point_value`] leaves them out.
+//! - A workload *holds* when one of its ratios counts, *does not hold* when it has ratios with
+//!   intervals and none counts, and is *not determined* without any.
+//! - Classes: **true in general** (every workload holds), **true only for …** (some hold),
+//!   **false** (every workload determined and none holds), **not determined** (none holds and
+//!   some workload is not determined). Because the class of a workload depends only on that
+//!   workload's own ratios, two presets that share workloads agree on them.
+//! - For each holding workload the verdict names the factor that carries the deciding ratio:
+//!   the largest of the factorial effects (encoding, transport, framework) on the same metric,
+//!   workload and load.
+//! - Serialization alone (criterion encode/decode, JSON ÷ protobuf) is stated beside the
+//!   verdict; it does not decide it, since the claim is about the two stacks.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::evidence::{Metric, Ratio};
+use crate::evidence::{Effect, EffectRatios, Metric, Ratio};
 use crate::format;
 
 /// The claim under test.
@@ -26,17 +37,21 @@ pub const CLAIM_FACTOR: f64 = 8.0;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClaimStatus {
-    True,
-    PartlyTrue,
+    /// Every workload holds.
+    TrueInGeneral,
+    /// Some workloads hold.
+    TrueOnlyFor,
+    /// Every workload is determined and none holds.
     False,
+    /// Nothing holds and data is missing or invalid for some workload.
     NotDetermined,
 }
 
 impl ClaimStatus {
     pub fn label(self) -> &'static str {
         match self {
-            ClaimStatus::True => "True",
-            ClaimStatus::PartlyTrue => "Partly true",
+            ClaimStatus::TrueInGeneral => "True in general",
+            ClaimStatus::TrueOnlyFor => "True only for some workloads",
             ClaimStatus::False => "False",
             ClaimStatus::NotDetermined => "Not determined",
         }
@@ -45,12 +60,50 @@ impl ClaimStatus {
     /// CSS class / machine name.
     pub fn as_str(self) -> &'static str {
         match self {
-            ClaimStatus::True => "true",
-            ClaimStatus::PartlyTrue => "partly_true",
+            ClaimStatus::TrueInGeneral => "true",
+            ClaimStatus::TrueOnlyFor => "true_only_for",
             ClaimStatus::False => "false",
             ClaimStatus::NotDetermined => "not_determined",
         }
     }
+}
+
+/// Whether the claim holds for one workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkloadClass {
+    Holds,
+    DoesNotHold,
+    NotDetermined,
+}
+
+/// The factorial effect that contributes most to a deciding ratio.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Factor {
+    /// The factor (`encoding`, `transport`, `framework`).
+    pub factor: String,
+    /// The effect's name: the factor, what is held fixed, and the step.
+    pub effect: String,
+    pub ratio: Ratio,
+}
+
+/// The verdict for one workload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadVerdict {
+    /// `upload mesh 256KiB`.
+    pub workload: String,
+    pub class: WorkloadClass,
+    /// The ratio with the highest low end among those with an interval: the one that carries
+    /// the claim, or comes closest.
+    pub best: Option<Ratio>,
+    /// Every ratio with an interval, highest low end first.
+    pub counted: Vec<Ratio>,
+    /// Ratios without an interval (a single repetition): shown, never deciding.
+    pub without_interval: Vec<Ratio>,
+    /// For a holding workload: the factor that carries the deciding ratio.
+    pub carried_by: Option<Factor>,
+    /// Serialization alone for this workload's shape and size (largest JSON ÷ protobuf ratio).
+    pub serialization: Option<Ratio>,
 }
 
 /// The largest and smallest of a set of ratios.
@@ -91,29 +144,56 @@ pub struct MetricExtremes {
     pub extremes: Extremes,
 }
 
-/// The verdict and the headline ratios behind it.
+/// The verdict and the ratios behind it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     pub claim: String,
     pub factor: f64,
     pub status: ClaimStatus,
-    /// One plain sentence generated from the ratios below.
+    /// Plain sentences generated from the per-workload verdicts below.
     pub sentence: String,
+    /// One entry per workload with end-to-end data, in workload order.
+    pub workloads: Vec<WorkloadVerdict>,
     pub encode: Option<Extremes>,
     pub decode: Option<Extremes>,
     /// Per end-to-end metric, in [`Metric::END_TO_END`] order; metrics without data are absent.
     pub end_to_end: Vec<MetricExtremes>,
-    /// Every speed ratio that reaches the factor, largest first.
+    /// Every end-to-end ratio whose interval's low end reaches the factor, highest low end first.
     pub reaching_factor: Vec<Ratio>,
     /// What the verdict could not look at.
     pub missing: Vec<String>,
 }
 
+/// `(rpc, shape, size)` of a ratio's source, ordered by rpc, shape and size in bytes.
+type WorkloadKey = (String, String, u64, String);
+
+fn workload_key(r: &Ratio) -> WorkloadKey {
+    (
+        r.source.rpc.map(|x| x.name().to_string()).unwrap_or_default(),
+        r.source.shape.clone(),
+        r.source.size_bytes(),
+        r.source.size_label.clone(),
+    )
+}
+
+fn same_point(a: &Ratio, b: &Ratio) -> bool {
+    a.metric == b.metric
+        && a.source.rpc == b.source.rpc
+        && a.source.shape == b.source.shape
+        && a.source.size_label == b.source.size_label
+        && a.source.load == b.source.load
+}
+
 /// Computes the verdict from codec ratios (JSON ÷ protobuf time, [`Metric::Encode`] and
-/// [`Metric::Decode`]) and the claim pair's end-to-end ratios (`rest-json-h1` vs
-/// `grpc-proto-h2`, any other metric). `missing` lists inputs that were not available; it is
-/// carried into the verdict and, when evidence is thin, into the sentence.
-pub fn verdict(codec: &[Ratio], end_to_end: &[Ratio], missing: Vec<String>) -> Verdict {
+/// [`Metric::Decode`]), the claim pair's end-to-end ratios (`rest-json-h1` vs `grpc-proto-h2`)
+/// and the factorial effects (to say which factor carries a ratio). `missing` lists inputs
+/// that were not available; it is carried into the verdict.
+pub fn verdict(
+    codec: &[Ratio],
+    end_to_end: &[Ratio],
+    effects: &[EffectRatios],
+    missing: Vec<String>,
+) -> Verdict {
     let codec: Vec<&Ratio> = codec
         .iter()
         .filter(|r| matches!(r.metric, Metric::Encode | Metric::Decode) && r.value.is_finite())
@@ -122,7 +202,6 @@ pub fn verdict(codec: &[Ratio], end_to_end: &[Ratio], missing: Vec<String>) -> V
         .iter()
         .filter(|r| !matches!(r.metric, Metric::Encode | Metric::Decode) && r.value.is_finite())
         .collect();
-    let e2e_speed: Vec<&Ratio> = e2e.iter().copied().filter(|r| r.metric.is_speed()).collect();
 
     let encode = Extremes::of(codec.iter().copied().filter(|r| r.metric == Metric::Encode));
     let decode = Extremes::of(codec.iter().copied().filter(|r| r.metric == Metric::Decode));
@@ -134,32 +213,49 @@ pub fn verdict(codec: &[Ratio], end_to_end: &[Ratio], missing: Vec<String>) -> V
         })
         .collect();
 
-    let reaches = |r: &&Ratio| r.value >= CLAIM_FACTOR;
-    let codec_reach: Vec<&Ratio> = codec.iter().copied().filter(reaches).collect();
-    let e2e_reach: Vec<&Ratio> = e2e_speed.iter().copied().filter(reaches).collect();
-    let status = if codec.is_empty() && e2e_speed.is_empty() {
+    let mut by_workload: BTreeMap<WorkloadKey, Vec<&Ratio>> = BTreeMap::new();
+    for r in e2e.iter().copied().filter(|r| r.metric.is_speed()) {
+        by_workload.entry(workload_key(r)).or_default().push(r);
+    }
+    let workloads: Vec<WorkloadVerdict> = by_workload
+        .into_iter()
+        .map(|((rpc, shape, _, size), ratios)| {
+            let serialization = codec
+                .iter()
+                .copied()
+                .filter(|c| c.source.shape == shape && c.source.size_label == size)
+                .max_by(|a, b| a.value.total_cmp(&b.value))
+                .cloned();
+            workload_verdict(format!("{rpc} {shape} {size}"), &ratios, effects, serialization)
+        })
+        .collect();
+
+    let holds = |c: WorkloadClass| workloads.iter().filter(|w| w.class == c).count();
+    let status = if workloads.is_empty() {
         ClaimStatus::NotDetermined
-    } else if !e2e_reach.is_empty() {
-        ClaimStatus::True
-    } else if !codec_reach.is_empty() {
-        ClaimStatus::PartlyTrue
+    } else if holds(WorkloadClass::Holds) == workloads.len() {
+        ClaimStatus::TrueInGeneral
+    } else if holds(WorkloadClass::Holds) > 0 {
+        ClaimStatus::TrueOnlyFor
+    } else if holds(WorkloadClass::NotDetermined) > 0 {
+        ClaimStatus::NotDetermined
     } else {
         ClaimStatus::False
     };
 
-    let mut reaching_factor: Vec<Ratio> = e2e_reach
+    let mut reaching_factor: Vec<Ratio> = workloads
         .iter()
-        .chain(&codec_reach)
-        .map(|r| (*r).clone())
+        .flat_map(|w| w.counted.iter().filter(|r| r.low >= CLAIM_FACTOR).cloned())
         .collect();
-    reaching_factor.sort_by(|a, b| b.value.total_cmp(&a.value));
+    reaching_factor.sort_by(|a, b| b.low.total_cmp(&a.low));
 
-    let sentence = sentence(status, &codec, &codec_reach, &e2e_speed, &e2e_reach, &missing);
+    let sentence = sentence(status, &workloads, &codec, &missing);
     Verdict {
         claim: CLAIM.into(),
         factor: CLAIM_FACTOR,
         status,
         sentence,
+        workloads,
         encode,
         decode,
         end_to_end: end_to_end_extremes,
@@ -168,27 +264,123 @@ pub fn verdict(codec: &[Ratio], end_to_end: &[Ratio], missing: Vec<String>) -> V
     }
 }
 
-fn sentence(
-    status: ClaimStatus,
-    codec: &[&Ratio],
-    codec_reach: &[&Ratio],
-    e2e: &[&Ratio],
-    e2e_reach: &[&Ratio],
-    missing: &[String],
-) -> String {
+/// The rule for one workload's speed ratios.
+fn workload_verdict(
+    workload: String,
+    ratios: &[&Ratio],
+    effects: &[EffectRatios],
+    serialization: Option<Ratio>,
+) -> WorkloadVerdict {
+    let (mut counted, without_interval): (Vec<Ratio>, Vec<Ratio>) = ratios
+        .iter()
+        .map(|r| (*r).clone())
+        .partition(|r| r.spread.has_interval() && r.low.is_finite());
+    counted.sort_by(|a, b| b.low.total_cmp(&a.low));
+    let best = counted.first().cloned();
+    let class = match &best {
+        Some(b) if b.low >= CLAIM_FACTOR => WorkloadClass::Holds,
+        Some(_) => WorkloadClass::DoesNotHold,
+        None => WorkloadClass::NotDetermined,
+    };
+    let carried_by = best
+        .as_ref()
+        .filter(|_| class == WorkloadClass::Holds)
+        .and_then(|b| carrying_factor(b, effects));
+    WorkloadVerdict {
+        workload,
+        class,
+        best,
+        counted,
+        without_interval,
+        carried_by,
+        serialization,
+    }
+}
+
+/// Among the single-factor steps whose product is the claim's total ([`Effect::chain`]), the
+/// one with the largest ratio at the same metric, workload and load.
+fn carrying_factor(deciding: &Ratio, effects: &[EffectRatios]) -> Option<Factor> {
+    let chain = Effect::chain();
+    effects
+        .iter()
+        .filter(|e| chain.contains(&e.effect))
+        .filter_map(|e| {
+            e.ratios
+                .iter()
+                .find(|r| same_point(r, deciding) && r.value.is_finite())
+                .map(|r| Factor {
+                    factor: e.effect.factor.to_string(),
+                    effect: e.effect.name.clone(),
+                    ratio: r.clone(),
+                })
+        })
+        .max_by(|a, b| a.ratio.value.total_cmp(&b.ratio.value))
+}
+
+/// `requests/server core-s 9.1x [8.4–9.9] at 44 req/s`.
+fn ratio_phrase(r: &Ratio) -> String {
+    let load = match &r.source.load {
+        Some(l) if !matches!(r.metric, Metric::MaxThroughput) => format!(" {}", l.describe()),
+        _ => String::new(),
+    };
+    format!("{} {}{load}", r.metric.short_label(), r.compact_text())
+}
+
+fn sentence(status: ClaimStatus, workloads: &[WorkloadVerdict], codec: &[&Ratio], missing: &[String]) -> String {
     let factor = format!("{CLAIM_FACTOR}x");
-    if status == ClaimStatus::NotDetermined {
+    let mut parts = Vec::new();
+    let of = |c: WorkloadClass| -> Vec<&WorkloadVerdict> { workloads.iter().filter(|w| w.class == c).collect() };
+    let (hold, not_hold, undetermined) = (
+        of(WorkloadClass::Holds),
+        of(WorkloadClass::DoesNotHold),
+        of(WorkloadClass::NotDetermined),
+    );
+    if workloads.is_empty() {
         let why = if missing.is_empty() {
-            "no usable results were found".to_string()
+            "no usable end-to-end results were found".to_string()
         } else {
             missing.join("; ")
         };
-        return format!("Not determined: neither serialization nor end-to-end speed was measured ({why}).");
+        parts.push(format!("no workload has end-to-end speed ratios ({why})"));
     }
-    let mut parts = Vec::new();
-
-    // Serialization.
+    if !hold.is_empty() {
+        let items: Vec<String> = hold
+            .iter()
+            .map(|w| {
+                let best = w.best.as_ref().map(ratio_phrase).unwrap_or_default();
+                let carried = w
+                    .carried_by
+                    .as_ref()
+                    .map(|f| format!(", carried mostly by {} {}", f.effect, f.ratio.compact_text()))
+                    .unwrap_or_default();
+                format!("{} ({best}{carried})", w.workload)
+            })
+            .collect();
+        parts.push(format!(
+            "grpc-proto-h2 is {factor} or more faster than rest-json-h1 for {}",
+            join_and(&items)
+        ));
+    }
+    if !not_hold.is_empty() {
+        let items: Vec<String> = not_hold
+            .iter()
+            .map(|w| {
+                let best = w.best.as_ref().map(ratio_phrase).unwrap_or_default();
+                format!("{} (at best {best})", w.workload)
+            })
+            .collect();
+        parts.push(format!("not for {}", join_and(&items)));
+    }
+    if !undetermined.is_empty() {
+        let items: Vec<String> = undetermined.iter().map(|w| w.workload.clone()).collect();
+        parts.push(format!(
+            "not determined for {} (no ratio with an interval: too few repetitions, or points left out)",
+            join_and(&items)
+        ));
+    }
+    // Serialization alone, beside the verdict.
     if let Some(ext) = Extremes::of(codec.iter().copied()) {
+        let reach: Vec<&Ratio> = codec.iter().copied().filter(|r| r.low >= CLAIM_FACTOR).collect();
         let range = format!(
             "from {} for {} to {} for {}",
             ext.smallest.compact_text(),
@@ -196,86 +388,26 @@ fn sentence(
             ext.largest.compact_text(),
             codec_source(&ext.largest)
         );
-        if codec_reach.is_empty() {
+        if reach.is_empty() {
             parts.push(format!(
-                "protobuf serialization is never {factor} faster than JSON: it ranges {range}"
-            ));
-        } else if codec_reach.len() == codec.len() {
-            parts.push(format!(
-                "protobuf serialization is {factor} or more faster than JSON in every case measured, {range}"
+                "serialization alone (JSON ÷ protobuf time) never reaches {factor}: it ranges {range}"
             ));
         } else {
-            // "only" holds when nothing end to end reaches the factor as well.
-            let only = if e2e_reach.is_empty() { "only " } else { "" };
             parts.push(format!(
-                "serialization is {factor} or more faster {only}for {}; serialization speed-ups range {range}",
-                reach_phrase(codec, codec_reach)
+                "serialization alone reaches {factor} for {}; it ranges {range}",
+                reach_phrase(codec, &reach)
             ));
         }
     } else {
         parts.push("serialization was not measured".into());
     }
-
-    // End to end.
-    if let Some(ext) = Extremes::of(e2e.iter().copied()) {
-        let pair = format!(
-            "{} vs {}",
-            ext.largest.source.candidate, ext.largest.source.baseline
-        );
-        if e2e_reach.is_empty() {
-            parts.push(format!(
-                "end-to-end, {pair} ranges from {} ({}) to {} ({})",
-                ext.smallest.compact_text(),
-                short_source(&ext.smallest),
-                ext.largest.compact_text(),
-                short_source(&ext.largest),
-            ));
-        } else {
-            let metrics: BTreeSet<&str> = e2e_reach.iter().map(|r| r.metric.short_label()).collect();
-            parts.push(format!(
-                "end-to-end, {pair} reaches {factor} or more in {} of {} comparisons ({}), up to {} ({})",
-                e2e_reach.len(),
-                e2e.len(),
-                metrics.into_iter().collect::<Vec<_>>().join(", "),
-                ext.largest.compact_text(),
-                short_source(&ext.largest),
-            ));
-        }
-        if ext.smallest.value < 1.0 {
-            parts.push(format!(
-                "below 1x {} is the slower side",
-                ext.smallest.source.candidate
-            ));
-        }
-        if let Some(reference) = reference_clause(e2e) {
-            parts.push(reference);
-        }
-    } else {
-        parts.push("end-to-end speed was not measured".into());
-    }
-    format!("{}: {}.", status.label(), parts.join("; "))
+    let rule = format!("a ratio counts only when the low end of its interval reaches {factor}");
+    format!("{}: {} ({rule}).", status.label(), parts.join("; "))
 }
 
 fn codec_source(r: &Ratio) -> String {
     let op = r.metric.short_label();
     format!("{op} {} {}", r.source.shape, r.source.size_label)
-}
-
-/// `p50 latency, echo small 1KiB at 1000 req/s`.
-fn short_source(r: &Ratio) -> String {
-    let mut s = format!("{}, ", r.metric.short_label());
-    if let Some(rpc) = r.source.rpc {
-        s.push_str(rpc.name());
-        s.push(' ');
-    }
-    s.push_str(&format!("{} {}", r.source.shape, r.source.size_label));
-    if let Some(load) = &r.source.load
-        && r.metric != Metric::MaxThroughput
-    {
-        s.push(' ');
-        s.push_str(&load.describe());
-    }
-    s
 }
 
 /// `float-heavy (mesh) payloads of 256KiB and more (decode only)`, joined over shapes.
@@ -334,267 +466,6 @@ fn join_and(items: &[String]) -> String {
     }
 }
 
-fn rate_of(r: &Ratio) -> f64 {
-    match r.source.load {
-        Some(crate::evidence::LoadPoint::FixedRate { rate_rps }) => rate_rps,
-        _ => 0.0,
-    }
-}
-
-/// `at 1KiB (echo small) the difference is 1.3x [...] for p50 latency ...`: the workload
-/// closest to 1 KiB, the size most API calls have.
-fn reference_clause(e2e: &[&Ratio]) -> Option<String> {
-    const REFERENCE_BYTES: f64 = 1024.0;
-    let distance = |r: &Ratio| {
-        ((r.source.size_bytes() as f64).max(1.0) / REFERENCE_BYTES)
-            .log2()
-            .abs()
-    };
-    let best = e2e.iter().min_by(|a, b| distance(a).total_cmp(&distance(b)))?;
-    let at_ref: Vec<&&Ratio> = e2e
-        .iter()
-        .filter(|r| {
-            r.source.shape == best.source.shape
-                && r.source.size_label == best.source.size_label
-                && r.source.rpc == best.source.rpc
-        })
-        .collect();
-    let mut clauses = Vec::new();
-    for metric in [Metric::LatencyP50, Metric::MaxThroughput, Metric::RoundTrip] {
-        // Lowest rate first: the least loaded equal-load point.
-        if let Some(r) = at_ref
-            .iter()
-            .filter(|r| r.metric == metric)
-            .min_by(|a, b| rate_of(a).total_cmp(&rate_of(b)))
-        {
-            let load = match (&r.source.load, metric) {
-                (Some(l), Metric::LatencyP50) => format!(" {}", l.describe()),
-                _ => String::new(),
-            };
-            clauses.push(format!(
-                "{} for {}{load}",
-                r.compact_text(),
-                r.metric.short_label()
-            ));
-        }
-    }
-    if clauses.is_empty() {
-        return None;
-    }
-    let rpc = best.source.rpc.map(|r| format!("{r} ")).unwrap_or_default();
-    Some(format!(
-        "at {} ({rpc}{}) the difference is {}",
-        best.source.size_label,
-        best.source.shape,
-        join_and(&clauses)
-    ))
-}
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::evidence::{GRPC, REST, codec_speedups, pair_ratios};
-    use crate::schema::PointKind;
-    use crate::synthetic::{PointSpec, codec_bench, point};
-    use rpcbench_model::{CodecOp, Encoding};
-
-    /// Codec benches where JSON takes `x` times protobuf's time for (op, shape, size).
-    fn codec(cases: &[(CodecOp, &str, u64, f64)]) -> Vec<Ratio> {
-        let mut benches = Vec::new();
-        for &(op, shape, size, x) in cases {
-            let shape = shape.parse().unwrap();
-            benches.push(codec_bench(op, Encoding::Protobuf, shape, size, 1000.0));
-            benches.push(codec_bench(op, Encoding::Json, shape, size, 1000.0 * x));
-        }
-        let (ratios, missing) = codec_speedups(&benches);
-        assert!(missing.is_empty());
-        ratios
-    }
-
-    /// Load points where REST's latency/CPU is `x` times gRPC's and its throughput 1/x.
-    fn end_to_end(x: f64) -> Vec<Ratio> {
-        let mut points = Vec::new();
-        for rep in 0..3 {
-            for (variant, f) in [(REST, x), (GRPC, 1.0)] {
-                let jitter = 1.0 + 0.01 * rep as f64;
-                for kind in [
-                    PointKind::MaxThroughput,
-                    PointKind::FixedRate { rate_rps: 1000.0 },
-                ] {
-                    let mut spec = PointSpec::new(variant, "small", 1024, kind, 50_000.0 * f * jitter);
-                    spec.repetition = rep;
-                    spec.achieved_rps = 20_000.0 / f / jitter;
-                    points.push(point(&spec));
-                }
-            }
-        }
-        pair_ratios(&points, REST, GRPC)
-    }
-
-    #[test]
-    fn claim_true_when_end_to_end_reaches_8x() {
-        let c = codec(&[
-            (CodecOp::Encode, "mesh", 16384, 12.0),
-            (CodecOp::Decode, "mesh", 16384, 10.0),
-        ]);
-        let e = end_to_end(9.0);
-        let v = verdict(&c, &e, vec![]);
-        assert_eq!(v.status, ClaimStatus::True);
-        assert!(v.sentence.starts_with("True: "), "{}", v.sentence);
-        assert!(
-            v.sentence.contains(
-                "end-to-end, grpc-proto-h2 vs rest-json-h1 reaches 8x or more in 3 of 3 comparisons"
-            ),
-            "{}",
-            v.sentence
-        );
-        let thr = v
-            .end_to_end
-            .iter()
-            .find(|m| m.metric == Metric::MaxThroughput)
-            .unwrap();
-        assert!(
-            (thr.extremes.largest.value - 9.0).abs() < 0.5,
-            "{}",
-            thr.extremes.largest.value
-        );
-        assert!(!v.reaching_factor.is_empty());
-        assert_eq!(v.encode.as_ref().unwrap().largest.value, 12.0);
-    }
-
-    #[test]
-    fn claim_false_when_nothing_reaches_8x() {
-        let c = codec(&[
-            (CodecOp::Encode, "small", 128, 1.5),
-            (CodecOp::Decode, "small", 128, 2.5),
-            (CodecOp::Decode, "logs", 16384, 3.1),
-        ]);
-        let e = end_to_end(1.2);
-        let v = verdict(&c, &e, vec![]);
-        assert_eq!(v.status, ClaimStatus::False);
-        assert!(v.reaching_factor.is_empty());
-        let d = v.decode.as_ref().unwrap();
-        assert_eq!((d.largest.value, d.smallest.value, d.count), (3.1, 2.5, 2));
-        assert!(
-            v.sentence.starts_with(
-                "False: protobuf serialization is never 8x faster than JSON: it ranges from 1.5x [1.4–1.6] for encode small 128B to 3.1x [3.0–3.2] for decode logs 16KiB"
-            ),
-            "{}",
-            v.sentence
-        );
-        assert!(
-            v.sentence
-                .contains("end-to-end, grpc-proto-h2 vs rest-json-h1 ranges from 1.2x"),
-            "{}",
-            v.sentence
-        );
-        assert!(
-            v.sentence.contains("at 1KiB (echo small) the difference is 1.2x"),
-            "{}",
-            v.sentence
-        );
-    }
-
-    #[test]
-    fn claim_partly_true_when_only_serialization_reaches_8x() {
-        let c = codec(&[
-            (CodecOp::Decode, "mesh", 1024, 4.0),
-            (CodecOp::Decode, "mesh", 16384, 8.5),
-            (CodecOp::Decode, "mesh", 262_144, 9.5),
-            (CodecOp::Encode, "mesh", 262_144, 7.0),
-            (CodecOp::Decode, "small", 128, 2.0),
-        ]);
-        let e = end_to_end(1.3);
-        let v = verdict(&c, &e, vec![]);
-        assert_eq!(v.status, ClaimStatus::PartlyTrue);
-        assert!(
-            v.sentence.starts_with(
-                "Partly true: serialization is 8x or more faster only for float-heavy (mesh) payloads of 16KiB and more (decode only)"
-            ),
-            "{}",
-            v.sentence
-        );
-        assert!(
-            v.sentence.contains("at 1KiB (echo small) the difference is 1.3x"),
-            "{}",
-            v.sentence
-        );
-        assert_eq!(v.reaching_factor.len(), 2);
-        assert_eq!(v.reaching_factor[0].source.size_label, "256KiB");
-        // Every figure names its source point and spread.
-        for m in &v.end_to_end {
-            assert!(
-                m.extremes
-                    .largest
-                    .text_with_source()
-                    .contains("rest-json-h1 vs grpc-proto-h2")
-            );
-            assert!(m.extremes.largest.spread_text().contains("3×3 repetitions"));
-        }
-    }
-
-    #[test]
-    fn missing_data_is_not_determined_and_says_why() {
-        let v = verdict(
-            &[],
-            &[],
-            vec!["no results.json".into(), "no criterion directory".into()],
-        );
-        assert_eq!(v.status, ClaimStatus::NotDetermined);
-        assert_eq!(
-            v.sentence,
-            "Not determined: neither serialization nor end-to-end speed was measured (no results.json; no criterion directory)."
-        );
-        assert!(v.encode.is_none() && v.end_to_end.is_empty());
-        assert_eq!(v.missing.len(), 2);
-    }
-
-    #[test]
-    fn partial_evidence_says_what_was_not_measured() {
-        let only_codec = verdict(
-            &codec(&[(CodecOp::Decode, "mesh", 16384, 9.0)]),
-            &[],
-            vec!["no results.json".into()],
-        );
-        assert_eq!(only_codec.status, ClaimStatus::PartlyTrue);
-        assert!(
-            only_codec
-                .sentence
-                .ends_with("end-to-end speed was not measured."),
-            "{}",
-            only_codec.sentence
-        );
-        assert!(
-            only_codec.sentence.contains("in every case measured"),
-            "{}",
-            only_codec.sentence
-        );
-
-        let only_load = verdict(&[], &end_to_end(2.0), vec![]);
-        assert_eq!(only_load.status, ClaimStatus::False);
-        assert!(
-            only_load
-                .sentence
-                .starts_with("False: serialization was not measured; end-to-end"),
-            "{}",
-            only_load.sentence
-        );
-    }
-
-    #[test]
-    fn grpc_slower_is_a_ratio_below_one() {
-        let v = verdict(&[], &end_to_end(0.8), vec![]);
-        assert_eq!(v.status, ClaimStatus::False);
-        let p50 = v
-            .end_to_end
-            .iter()
-            .find(|m| m.metric == Metric::LatencyP50)
-            .unwrap();
-        assert!(p50.extremes.largest.value < 1.0);
-        assert!(
-            v.sentence.contains("below 1x grpc-proto-h2 is the slower side"),
-            "{}",
-            v.sentence
-        );
-    }
-}
+mod tests;

@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 /// Built-in scenarios.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Preset {
-    /// Under a minute: every variant, one small echo workload (used by CI)
+    /// Under a minute: every variant, one small echo workload, 2 repetitions (the least that
+    /// gives an interval, so the verdict can decide) (used by CI)
     Smoke,
-    /// About 3-5 minutes on 2 cores: small, medium and large payloads, 2 repetitions
+    /// About 4-5 minutes on 2 cores: small, medium and large payloads, 3 repetitions (95% CIs)
     Quick,
     /// Thorough: every shape at small and large sizes, sweeps to saturation, 3 repetitions
     /// (about 35 minutes on 2 cores)
@@ -174,7 +175,7 @@ impl Preset {
             Preset::Smoke => Scenario {
                 name: "smoke".into(),
                 variants: Vec::new(),
-                repetitions: 1,
+                repetitions: 2,
                 warmup: Duration::from_millis(200),
                 duration: Duration::from_secs(1),
                 timeout: Duration::from_secs(5),
@@ -196,7 +197,7 @@ impl Preset {
             },
             Preset::Quick => Scenario {
                 name: "quick".into(),
-                repetitions: 2,
+                repetitions: 3,
                 warmup: Duration::from_millis(500),
                 duration: Duration::from_secs(2),
                 connections: 4,

@@ -326,10 +326,16 @@ fn ratio_phrase(r: &Ratio) -> String {
     format!("{} {}{load}", r.metric.short_label(), r.compact_text())
 }
 
-fn sentence(status: ClaimStatus, workloads: &[WorkloadVerdict], codec: &[&Ratio], missing: &[String]) -> String {
+fn sentence(
+    status: ClaimStatus,
+    workloads: &[WorkloadVerdict],
+    codec: &[&Ratio],
+    missing: &[String],
+) -> String {
     let factor = format!("{CLAIM_FACTOR}x");
     let mut parts = Vec::new();
-    let of = |c: WorkloadClass| -> Vec<&WorkloadVerdict> { workloads.iter().filter(|w| w.class == c).collect() };
+    let of =
+        |c: WorkloadClass| -> Vec<&WorkloadVerdict> { workloads.iter().filter(|w| w.class == c).collect() };
     let (hold, not_hold, undetermined) = (
         of(WorkloadClass::Holds),
         of(WorkloadClass::DoesNotHold),
@@ -465,7 +471,6 @@ fn join_and(items: &[String]) -> String {
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
-
 
 #[cfg(test)]
 mod tests;

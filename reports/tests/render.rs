@@ -52,14 +52,14 @@ fn full_synthetic_run_renders_every_section() {
     assert_eq!(out.status, ClaimStatus::False, "{}", out.sentence);
     assert!(out.missing.is_empty(), "{:?}", out.missing);
     assert!(
-        out.sentence.starts_with("False: not for echo mesh 16KiB (at best "),
+        out.sentence
+            .starts_with("False: not for echo mesh 16KiB (at best "),
         "{}",
         out.sentence
     );
     assert!(
-        out.sentence.contains(
-            "serialization alone reaches 8x for float-heavy (mesh) payloads of 256KiB and more"
-        ),
+        out.sentence
+            .contains("serialization alone reaches 8x for float-heavy (mesh) payloads of 256KiB and more"),
         "{}",
         out.sentence
     );
@@ -107,10 +107,7 @@ fn full_synthetic_run_renders_every_section() {
     assert_eq!(summary.effects.len(), 8);
 
     let md = read(&out.summary_md);
-    assert!(
-        md.contains("— False: not for echo mesh 16KiB"),
-        "{md}"
-    );
+    assert!(md.contains("— False: not for echo mesh 16KiB"), "{md}");
     assert!(md.contains("| headline | ratio | spread | source point |"));
     assert!(md.contains("95% CI of 3×3 repetitions"), "{md}");
 }
@@ -144,7 +141,8 @@ fn run_without_criterion_renders_with_missing_note() {
     let out = render_run(dir.path(), None).unwrap();
     assert_eq!(out.status, ClaimStatus::False, "{}", out.sentence);
     assert!(
-        out.sentence.starts_with("False: not for ") && out.sentence.contains("serialization was not measured"),
+        out.sentence.starts_with("False: not for ")
+            && out.sentence.contains("serialization was not measured"),
         "{}",
         out.sentence
     );
@@ -241,11 +239,7 @@ fn real_criterion_files_are_read_and_bad_ones_reported() {
     // And they render: ratios from real files, the corrupt one listed as unusable.
     let out_dir = tempfile::tempdir().unwrap();
     let out = render_criterion_only(&fixtures, out_dir.path()).unwrap();
-    assert!(
-        out.sentence.contains("serialization alone"),
-        "{}",
-        out.sentence
-    );
+    assert!(out.sentence.contains("serialization alone"), "{}", out.sentence);
     assert!(
         out.missing.iter().any(|m| m.contains("unusable criterion file")),
         "{:?}",

@@ -32,7 +32,12 @@ fn workload(rpc: Rpc, shape: &str, size: u64, x: &[f64]) -> Vec<PointResult> {
 }
 
 fn judge(points: &[PointResult]) -> Verdict {
-    verdict(&[], &pair_ratios(points, REST, GRPC), &evidence::effects(points), vec![])
+    verdict(
+        &[],
+        &pair_ratios(points, REST, GRPC),
+        &evidence::effects(points),
+        vec![],
+    )
 }
 
 fn class_of<'a>(v: &'a Verdict, w: &str) -> &'a WorkloadVerdict {
@@ -66,7 +71,10 @@ fn one_workload_of_three_reaching_the_factor_is_true_only_for_it() {
     assert_eq!(v.status, ClaimStatus::TrueOnlyFor, "{}", v.sentence);
     assert_eq!(class_of(&v, "upload mesh 256KiB").class, WorkloadClass::Holds);
     assert_eq!(class_of(&v, "echo small 256B").class, WorkloadClass::DoesNotHold);
-    assert_eq!(class_of(&v, "fetch nested 16KiB").class, WorkloadClass::DoesNotHold);
+    assert_eq!(
+        class_of(&v, "fetch nested 16KiB").class,
+        WorkloadClass::DoesNotHold
+    );
     assert!(
         v.sentence.starts_with(
             "True only for some workloads: grpc-proto-h2 is 8x or more faster than rest-json-h1 for upload mesh 256KiB"
@@ -125,14 +133,22 @@ fn every_workload_reaching_is_true_in_general_and_names_the_carrying_factor() {
     assert_eq!(f.effect, encoding.name);
     assert_eq!(f.factor, "encoding");
     assert!(f.ratio.value > 7.0, "{}", f.ratio.value);
-    assert!(v.sentence.contains("carried mostly by encoding"), "{}", v.sentence);
+    assert!(
+        v.sentence.contains("carried mostly by encoding"),
+        "{}",
+        v.sentence
+    );
 }
 
 #[test]
 fn missing_data_is_not_determined() {
     let v = verdict(&[], &[], &[], vec!["results.json holds no load points".into()]);
     assert_eq!(v.status, ClaimStatus::NotDetermined);
-    assert!(v.sentence.contains("results.json holds no load points"), "{}", v.sentence);
+    assert!(
+        v.sentence.contains("results.json holds no load points"),
+        "{}",
+        v.sentence
+    );
 
     // One repetition a side: no interval, so even 20x decides nothing.
     let points = workload(Rpc::Upload, "mesh", 262_144, &[20.0]);
@@ -162,7 +178,11 @@ fn client_bound_point_is_flagged_and_decides_nothing() {
     }
     let flagged: Vec<&PointResult> = points.iter().filter(|p| evidence::client_bound(p)).collect();
     assert_eq!(flagged.len(), 3);
-    assert!(flagged.iter().all(|p| evidence::exclusion(p) == Some(Exclusion::ClientBound)));
+    assert!(
+        flagged
+            .iter()
+            .all(|p| evidence::exclusion(p) == Some(Exclusion::ClientBound))
+    );
     assert!(Exclusion::ClientBound.describe().contains("client-bound"));
     let v = judge(&points);
     let w = class_of(&v, "echo small 256B");
@@ -219,7 +239,11 @@ fn serialization_is_stated_beside_the_verdict() {
     );
     // Serialization alone reaching 12x does not make the stacks 8x apart.
     assert_eq!(v.status, ClaimStatus::False, "{}", v.sentence);
-    assert!(v.sentence.contains("serialization alone reaches 8x"), "{}", v.sentence);
+    assert!(
+        v.sentence.contains("serialization alone reaches 8x"),
+        "{}",
+        v.sentence
+    );
     let w = class_of(&v, "upload mesh 256KiB");
     assert_eq!(w.serialization.as_ref().unwrap().value, 12.0);
     assert_eq!(v.encode.as_ref().unwrap().largest.value, 12.0);

@@ -478,7 +478,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.toml");
         let mut text = Preset::Smoke.scenario().to_toml();
-        text = text.replace("repetitions = 1", "repetitions = 1\nrepetitoins = 2");
+        text = text.replace("repetitions = 2", "repetitions = 2\nrepetitoins = 2");
         std::fs::write(&path, &text).unwrap();
         let err = Scenario::from_file(&path).unwrap_err().to_string();
         assert!(

@@ -36,7 +36,7 @@ fn assert_ordered(report: &LoadReport, what: &str) {
         report.summary.latency_corrected.as_ref(),
     ];
     for s in stats.into_iter().flatten() {
-        let values: Vec<u64> = Percentile::ALL.iter().map(|p| s.get(*p).unwrap()).collect();
+        let values: Vec<u64> = Percentile::ALL.iter().map(|p| s.percentiles_ns[p]).collect();
         assert!(
             values.windows(2).all(|w| w[0] <= w[1]),
             "{what}: percentiles not ordered: {values:?}"
@@ -51,7 +51,7 @@ fn assert_histograms_round_trip(report: &LoadReport, what: &str) {
     assert_eq!(service.len(), report.summary.ok, "{what}");
     assert_eq!(
         service.value_at_quantile(0.99),
-        report.summary.latency_service.get(Percentile::P99).unwrap()
+        report.summary.latency_service.percentiles_ns[&Percentile::P99]
     );
     if let Some(c) = &report.histograms.corrected {
         let corrected = c.decode().unwrap();
@@ -266,13 +266,8 @@ fn stalled_server_shows_in_corrected_latency_only() {
         );
         let report: LoadReport = read_json(&json).unwrap();
         let s = &report.summary;
-        let corrected_p99 = s
-            .latency_corrected
-            .as_ref()
-            .unwrap()
-            .get(Percentile::P99)
-            .unwrap();
-        let service_p99 = s.latency_service.get(Percentile::P99).unwrap();
+        let corrected_p99 = s.latency_corrected.as_ref().unwrap().percentiles_ns[&Percentile::P99];
+        let service_p99 = s.latency_service.percentiles_ns[&Percentile::P99];
         // About a quarter of the schedule fell in the stall, so the corrected p99 is close to the
         // stall length; the service-time p99 sees only the one request that was in flight.
         assert!(

@@ -145,8 +145,8 @@ fn two_generators_in_two_namespaces_drive_one_server_in_a_third() {
         merged.summary.ok,
         merged.summary.achieved_rps,
         merged.summary.elapsed_ns as f64 / 1e9,
-        c.get(Percentile::P50).unwrap(),
-        c.get(Percentile::P99).unwrap()
+        c.percentiles_ns[&Percentile::P50],
+        c.percentiles_ns[&Percentile::P99]
     );
 
     // Nothing left behind: the server is stopped, and with it gone the namespaces (and the

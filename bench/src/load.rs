@@ -1054,13 +1054,10 @@ impl Pacer {
         };
         // The next slot of each schedule that is not over.
         let mut next: Vec<u64> = vec![0; self.schedules.len()];
-        loop {
-            let Some(i) = (0..self.schedules.len())
-                .filter(|&i| !over(&self.schedules[i], next[i]))
-                .min_by_key(|&i| self.schedules[i].due(next[i]))
-            else {
-                break;
-            };
+        while let Some(i) = (0..self.schedules.len())
+            .filter(|&i| !over(&self.schedules[i], next[i]))
+            .min_by_key(|&i| self.schedules[i].due(next[i]))
+        {
             let schedule = &self.schedules[i];
             let release = schedule
                 .due(next[i])

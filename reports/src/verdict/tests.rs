@@ -2,9 +2,9 @@
 
 use super::*;
 use crate::evidence::{self, Effect, Exclusion, GRPC, REST, codec_speedups, pair_ratios};
-use rpcbench_model::{CodecOp, Encoding, Shape};
 use crate::schema::{PointKind, PointResult, Rpc};
 use crate::synthetic::{PointSpec, codec_bench, point};
+use rpcbench_model::{CodecOp, Encoding, Shape};
 
 const RATE: f64 = 1000.0;
 

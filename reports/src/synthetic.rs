@@ -130,7 +130,8 @@ pub fn point(spec: &PointSpec) -> PointResult {
     let lag = rate.map(|_| {
         let mut h = Histogram::new_with_bounds(1, HISTOGRAM_MAX_NS, HISTOGRAM_SIGFIG).expect("valid bounds");
         let v = spec.pacer_lag_ns.unwrap_or(5_000).max(1);
-        h.record_n(v, (achieved * 10.0) as u64).expect("value within bounds");
+        h.record_n(v, (achieved * 10.0) as u64)
+            .expect("value within bounds");
         h
     });
     let elapsed_ns = 10_000_000_000u64;
@@ -216,7 +217,9 @@ pub fn point(spec: &PointSpec) -> PointResult {
                     .as_ref()
                     .map(|h| EncodedHistogram::encode(h).expect("encodes")),
                 service: EncodedHistogram::encode(&service).expect("encodes"),
-                pacer_lag: lag.as_ref().map(|h| EncodedHistogram::encode(h).expect("encodes")),
+                pacer_lag: lag
+                    .as_ref()
+                    .map(|h| EncodedHistogram::encode(h).expect("encodes")),
                 handshake: None,
             },
             merge: None,

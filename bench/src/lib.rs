@@ -1,7 +1,7 @@
 //! rpcbench: the `rpcbench` binary's library — CLI, the variants' clients, the load generator
 //! and the run orchestrator.
 //!
-//! The design decision to know: there is one client type ([`client::Client`]) for all six
+//! The design decision to know: there is one client type ([`client::Client`]) for all
 //! variants and one load loop over it; the protocol is a parameter, never a copy of the loop.
 
 pub mod cli;

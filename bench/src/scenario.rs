@@ -19,7 +19,7 @@ pub enum Preset {
     /// About 4-5 minutes on 2 cores: small, medium and large payloads, 3 repetitions (95% CIs)
     Quick,
     /// Thorough: every shape at small and large sizes, sweeps to saturation, 3 repetitions
-    /// (about 35 minutes on 2 cores)
+    /// (about 35 minutes on 2 cores with six variants, ~45 with eight)
     Full,
     /// How production runs (about 4 minutes on 2 cores): TLS off/on × compression
     /// none/gzip/zstd on rest-json-h1, grpc-proto-h2, rest-proto-h1 and rest-json-h2, for
@@ -69,7 +69,7 @@ pub struct LoadPoints {
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub name: String,
-    /// Variant ids; empty means all six.
+    /// Variant ids; empty means every variant.
     #[serde(default)]
     pub variants: Vec<String>,
     /// Repetitions of the whole matrix; variants are interleaved inside each one.

@@ -16,7 +16,7 @@ pub fn variant_colour(variant: &str) -> &'static str {
     match variant.parse::<Variant>() {
         Ok(v) => colour_of(v),
         Err(_) => {
-            const SPARE: [&str; 4] = ["#7f7f7f", "#bcbd22", "#17becf", "#e377c2"];
+            const SPARE: [&str; 4] = ["#17becf", "#e377c2", "#393b79", "#ad494a"];
             SPARE[variant.bytes().map(|b| b as usize).sum::<usize>() % SPARE.len()]
         }
     }
@@ -30,6 +30,9 @@ fn colour_of(variant: Variant) -> &'static str {
         Variant::RestProtoH1 => "#2ca02c",
         Variant::RestProtoH2 => "#9467bd",
         Variant::GrpcJsonH2 => "#8c564b",
+        // The JSON library's variants share their encoding's colour.
+        Variant::RestPbjsonH1 => encoding_colour(Encoding::Pbjson),
+        Variant::RestSonicH1 => encoding_colour(Encoding::Sonic),
     }
 }
 
@@ -44,7 +47,7 @@ pub fn encoding_colour(encoding: Encoding) -> &'static str {
 }
 
 /// Colours for things that are not variants (effects, headline bars), disjoint from the above.
-pub const NEUTRAL: [&str; 4] = ["#17becf", "#bcbd22", "#e377c2", "#7f7f7f"];
+pub const NEUTRAL: [&str; 4] = ["#17becf", "#e377c2", "#393b79", "#ad494a"];
 
 const WIDTH: f64 = 560.0;
 const HEIGHT: f64 = 300.0;

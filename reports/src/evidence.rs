@@ -762,7 +762,8 @@ pub fn pair_ratios_indexed(idx: &PointIndex<'_>, baseline: &str, candidate: &str
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Effect {
     pub name: String,
-    /// `total`, or the one factor the pair differs in (`encoding`, `transport`, `framework`).
+    /// `total`, or the one factor the pair differs in (`json library`, `encoding`, `transport`,
+    /// `framework`).
     pub factor: &'static str,
     pub baseline: &'static str,
     pub candidate: &'static str,
@@ -846,6 +847,8 @@ mod tests {
                 "encoding (REST, HTTP/1.1)",
                 "transport (REST protobuf, h1 → h2)",
                 "framework (protobuf, axum → tonic)",
+                "JSON library (REST, HTTP/1.1, pbjson → json)",
+                "JSON library (REST, HTTP/1.1, json → sonic)",
                 "encoding (REST, HTTP/2)",
                 "encoding (inside gRPC)",
                 "transport (REST JSON, h1 → h2)",

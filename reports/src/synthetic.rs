@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
-use rpcbench_model::{CodecOp, Encoding, PointId, Shape, Size, Variant};
+use rpcbench_model::{CodecOp, Encoding, HttpVersion, PointId, Shape, Size, Stack, Variant};
 
 use crate::criterion::{Bench, BenchId, ConfidenceInterval, Estimate, Estimates};
 use crate::schema::*;
@@ -259,25 +259,21 @@ pub fn provenance() -> Provenance {
 }
 
 /// Relative cost of each variant compared with `rest-json-h1` (latency, CPU), a plausible
-/// picture of loopback measurements: encoding matters most, transport and framework little.
+/// picture of loopback measurements: encoding matters most, transport and framework little,
+/// the proto3 mapping costs more than idiomatic JSON and sonic-rs a little less.
 fn variant_factor(variant: &str, shape: &str) -> f64 {
     let json_penalty = if shape == "mesh" { 1.9 } else { 1.3 };
-    let (json, h2, tonic) = match variant {
-        "rest-json-h1" => (true, false, false),
-        "rest-json-h2" => (true, true, false),
-        "rest-proto-h1" => (false, false, false),
-        "rest-proto-h2" => (false, true, false),
-        "grpc-json-h2" => (true, true, true),
-        _ => (false, true, true),
+    let v: Variant = variant.parse().expect("synthetic variants are real ones");
+    let mut f = match v.encoding() {
+        Encoding::Protobuf => 1.0 / json_penalty,
+        Encoding::Json => 1.0,
+        Encoding::Pbjson => json_penalty,
+        Encoding::Sonic => 0.9,
     };
-    let mut f = 1.0;
-    if !json {
-        f /= json_penalty;
-    }
-    if h2 {
+    if v.http() == HttpVersion::Http2 {
         f *= 0.95;
     }
-    if tonic {
+    if v.stack() == Stack::Grpc {
         f *= 0.9;
     }
     f
@@ -291,7 +287,7 @@ pub fn run() -> RunResults {
     for (shape, size, base_ns) in workloads {
         for variant in Variant::NAMES.iter().copied() {
             let f = variant_factor(variant, shape);
-            let json = variant.contains("json");
+            let json = variant.parse::<Variant>().is_ok_and(|v| v.encoding().is_json());
             for rep in 0..3u32 {
                 let jitter = 1.0 + 0.03 * (rep as f64 - 1.0);
                 let p50 = base_ns * f * jitter;

@@ -104,7 +104,15 @@ fn full_synthetic_run_renders_every_section() {
     assert!(verdict.decode.unwrap().largest.value >= 8.0);
     assert!(!verdict.end_to_end.is_empty());
     assert_eq!(summary.inputs.scenario_name.as_deref(), Some("synthetic"));
-    assert_eq!(summary.effects.len(), 8);
+    // The total, its three steps, and every other single-factor pair (two of them the JSON
+    // library's steps).
+    assert_eq!(summary.effects.len(), 10);
+    assert!(
+        summary
+            .effects
+            .iter()
+            .any(|e| e.name == "JSON library (REST, HTTP/1.1, pbjson → json)")
+    );
 
     let md = read(&out.summary_md);
     assert!(md.contains("— False: not for echo mesh 16KiB"), "{md}");

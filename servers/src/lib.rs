@@ -1,7 +1,7 @@
 //! rpcbench servers: one service core, thin REST (axum) and gRPC (tonic) adapters, and one
 //! listener that serves every variant.
 //!
-//! The design decision to know: the six variants differ only in what the factorial design says
+//! The design decision to know: the variants differ only in what the factorial design says
 //! they differ in. The service logic is [`core::ServiceCore`], written once; the REST and gRPC
 //! adapters only translate between their protocol and the core; and every variant is served by
 //! the same accept loop and the same hyper connection builder ([`listen::serve`]) with the same

@@ -94,6 +94,21 @@ impl Encoding {
         }
     }
 
+    /// Where the encoding sits on the design's axes: (format, JSON mapping, JSON library), each
+    /// ordered from the earlier level to the later one. JSON levels differ in how the schema is
+    /// mapped (`pbjson`'s proto3 mapping → serde derives) and in the library that writes it
+    /// (serde_json → sonic-rs). Protobuf sits at the idiomatic `json`'s mapping and library, so
+    /// `json` ↔ `protobuf` is the encoding effect alone, `pbjson` → `json` → `sonic` are the JSON
+    /// library's two steps, and `pbjson` ↔ `sonic` or `pbjson` ↔ `protobuf` change two things.
+    const fn axes(self) -> (u8, u8, u8) {
+        match self {
+            Encoding::Pbjson => (0, 0, 0),
+            Encoding::Json => (0, 1, 0),
+            Encoding::Sonic => (0, 1, 1),
+            Encoding::Protobuf => (1, 1, 0),
+        }
+    }
+
     /// The REST media type of this encoding.
     pub const fn media_type(self) -> &'static str {
         match self {
@@ -143,23 +158,38 @@ named_enum! {
         RestProtoH2 = "rest-proto-h2",
         /// tonic, HTTP/2, JSON gRPC codec — the encoding effect inside gRPC.
         GrpcJsonH2 = "grpc-json-h2",
+        /// axum, HTTP/1.1, proto3 JSON mapping (pbjson) — the JSON of a transcoding gateway.
+        RestPbjsonH1 = "rest-pbjson-h1",
+        /// axum, HTTP/1.1, sonic-rs on the same types and wire format as JSON — the JSON library.
+        RestSonicH1 = "rest-sonic-h1",
     }
 }
 
 /// One factor of the design.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Factor {
+    /// Which JSON: the proto3 mapping (pbjson) → idiomatic serde_json → sonic-rs, on one
+    /// stack and transport. Its pairs change one step: the mapping or the library.
+    JsonLibrary,
+    /// JSON (the idiomatic level) → protobuf.
     Encoding,
     Transport,
     Framework,
 }
 
 impl Factor {
-    /// In the order the effect chain from the claim's REST to its gRPC applies them.
-    pub const ALL: [Factor; 3] = [Factor::Encoding, Factor::Transport, Factor::Framework];
+    /// In the order an effect chain applies them (the claim's, from `rest-json-h1` to
+    /// `grpc-proto-h2`, needs no JSON library step).
+    pub const ALL: [Factor; 4] = [
+        Factor::JsonLibrary,
+        Factor::Encoding,
+        Factor::Transport,
+        Factor::Framework,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
+            Factor::JsonLibrary => "json library",
             Factor::Encoding => "encoding",
             Factor::Transport => "transport",
             Factor::Framework => "framework",
@@ -177,23 +207,20 @@ pub struct Pair {
 
 impl Pair {
     /// `encoding (REST, HTTP/1.1)`, `transport (REST protobuf, h1 → h2)`,
-    /// `framework (JSON, axum → tonic)`: the factor, what is held fixed, and the step.
+    /// `framework (JSON, axum → tonic)`, `JSON library (REST, HTTP/1.1, pbjson → json)`: the
+    /// factor, what is held fixed, and the step.
     pub fn name(&self) -> String {
         let (b, c) = (self.baseline, self.candidate);
+        let held = match b.stack() {
+            Stack::Grpc => "inside gRPC".to_owned(),
+            Stack::Rest => format!("{}, {}", b.stack().label(), b.http().label()),
+        };
         match self.factor {
-            Factor::Encoding => {
-                let held = match b.stack() {
-                    Stack::Grpc => "inside gRPC".to_owned(),
-                    Stack::Rest => format!("{}, {}", b.stack().label(), b.http().label()),
-                };
-                let used: std::collections::BTreeSet<Encoding> =
-                    Variant::ALL.iter().map(|v| v.encoding()).collect();
-                if used.len() > 2 {
-                    format!("encoding ({held}, {} → {})", b.encoding(), c.encoding())
-                } else {
-                    format!("encoding ({held})")
-                }
+            Factor::JsonLibrary => {
+                format!("JSON library ({held}, {} → {})", b.encoding(), c.encoding())
             }
+            // Always idiomatic JSON → protobuf (see `Encoding::axes`).
+            Factor::Encoding => format!("encoding ({held})"),
             Factor::Transport => format!(
                 "transport ({} {}, {} → {})",
                 b.stack().label(),
@@ -227,6 +254,8 @@ impl Variant {
             Variant::RestProtoH1 => (Rest, Http1, Protobuf),
             Variant::RestProtoH2 => (Rest, Http2, Protobuf),
             Variant::GrpcJsonH2 => (Grpc, Http2, Json),
+            Variant::RestPbjsonH1 => (Rest, Http1, Pbjson),
+            Variant::RestSonicH1 => (Rest, Http1, Sonic),
         }
     }
 
@@ -249,10 +278,18 @@ impl Variant {
             .find(|v| v.factors() == (stack, http, encoding))
     }
 
-    /// Which factors differ between two variants.
+    /// Which factors differ between two variants, once per axis that differs: the JSON library
+    /// appears twice when both its mapping and its library differ (`pbjson` ↔ `sonic`).
     pub fn differing_factors(self, other: Variant) -> Vec<Factor> {
         let mut out = Vec::new();
-        if self.encoding() != other.encoding() {
+        let (a, b) = (self.encoding().axes(), other.encoding().axes());
+        if a.1 != b.1 {
+            out.push(Factor::JsonLibrary);
+        }
+        if a.2 != b.2 {
+            out.push(Factor::JsonLibrary);
+        }
+        if a.0 != b.0 {
             out.push(Factor::Encoding);
         }
         if self.http() != other.http() {
@@ -264,18 +301,18 @@ impl Variant {
         out
     }
 
-    /// `Some` when the two variants differ in exactly one factor, oriented so the baseline has
-    /// that factor's earlier level (JSON before protobuf, h1 before h2, REST before gRPC).
+    /// `Some` when the two variants differ in exactly one factor (one step of it), oriented so
+    /// the baseline has that factor's earlier level (pbjson before json before sonic, JSON
+    /// before protobuf, h1 before h2, REST before gRPC).
     pub fn pair(a: Variant, b: Variant) -> Option<Pair> {
         let [factor] = a.differing_factors(b)[..] else {
             return None;
         };
-        let key = |v: Variant| match factor {
-            Factor::Encoding => v.encoding() as usize,
-            Factor::Transport => v.http() as usize,
-            Factor::Framework => v.stack() as usize,
+        let (baseline, candidate) = if a.level(factor) < b.level(factor) {
+            (a, b)
+        } else {
+            (b, a)
         };
-        let (baseline, candidate) = if key(a) < key(b) { (a, b) } else { (b, a) };
         Some(Pair {
             factor,
             baseline,
@@ -283,7 +320,19 @@ impl Variant {
         })
     }
 
-    /// Every pair of variants that differ in exactly one factor, by factor, then by baseline and
+    /// The rank of this variant's level of `factor`, earlier levels first.
+    fn level(self, factor: Factor) -> usize {
+        let (format, mapping, library) = self.encoding().axes();
+        match factor {
+            Factor::JsonLibrary => usize::from(mapping) + usize::from(library),
+            Factor::Encoding => usize::from(format),
+            Factor::Transport => self.http() as usize,
+            Factor::Framework => self.stack() as usize,
+        }
+    }
+
+    /// Every pair of variants that differ in exactly one factor, by factor, then by the
+    /// baseline's level of it (pbjson → json before json → sonic), then by baseline and
     /// candidate in the order of [`Variant::ALL`].
     pub fn pairs() -> Vec<Pair> {
         let mut out: Vec<Pair> = Variant::ALL
@@ -296,12 +345,13 @@ impl Variant {
                     .filter_map(move |b| Variant::pair(a, b))
             })
             .collect();
-        out.sort();
+        out.sort_by_key(|p| (p.factor, p.baseline.level(p.factor), *p));
         out
     }
 
     /// The single-factor steps from `from` to `to`, changing factors in the order of
-    /// [`Factor::ALL`]; `None` when an intermediate variant is not in the design. The ratios of
+    /// [`Factor::ALL`]; `None` when an intermediate variant is not in the design or a step would
+    /// change both the JSON mapping and the library. The ratios of
     /// the steps multiply to the ratio of `from` → `to`.
     pub fn chain(from: Variant, to: Variant) -> Option<Vec<Pair>> {
         let mut steps = Vec::new();
@@ -309,6 +359,14 @@ impl Variant {
         for factor in Factor::ALL {
             let (mut s, mut h, mut e) = at.factors();
             match factor {
+                // To the target's JSON level (protobuf's is the idiomatic `json`), same format.
+                Factor::JsonLibrary => {
+                    let (_, mapping, library) = to.encoding().axes();
+                    let format = e.axes().0;
+                    e = Encoding::ALL
+                        .into_iter()
+                        .find(|x| x.axes() == (format, mapping, library))?;
+                }
                 Factor::Encoding => e = to.encoding(),
                 Factor::Transport => h = to.http(),
                 Factor::Framework => s = to.stack(),
@@ -348,6 +406,16 @@ mod tests {
         assert_eq!(
             names,
             [
+                (
+                    "JSON library (REST, HTTP/1.1, pbjson → json)".to_owned(),
+                    RestPbjsonH1,
+                    RestJsonH1
+                ),
+                (
+                    "JSON library (REST, HTTP/1.1, json → sonic)".to_owned(),
+                    RestJsonH1,
+                    RestSonicH1
+                ),
                 ("encoding (REST, HTTP/1.1)".to_owned(), RestJsonH1, RestProtoH1),
                 ("encoding (REST, HTTP/2)".to_owned(), RestJsonH2, RestProtoH2),
                 ("encoding (inside gRPC)".to_owned(), GrpcJsonH2, GrpcProtoH2),
@@ -392,6 +460,49 @@ mod tests {
         );
         // gRPC over HTTP/1.1 is not in the design.
         assert_eq!(Variant::chain(Variant::GrpcProtoH2, Variant::RestJsonH1), None);
+    }
+
+    #[test]
+    fn other_json_levels_reach_grpc_through_idiomatic_json() {
+        use Variant::*;
+        for (from, first) in [
+            (RestPbjsonH1, (RestPbjsonH1, RestJsonH1)),
+            (RestSonicH1, (RestJsonH1, RestSonicH1)),
+        ] {
+            let chain = Variant::chain(from, Variant::CLAIM_GRPC).unwrap();
+            let steps: Vec<(Factor, Variant, Variant)> = chain
+                .iter()
+                .map(|p| (p.factor, p.baseline, p.candidate))
+                .collect();
+            assert_eq!(
+                steps,
+                [
+                    (Factor::JsonLibrary, first.0, first.1),
+                    (Factor::Encoding, RestJsonH1, RestProtoH1),
+                    (Factor::Transport, RestProtoH1, RestProtoH2),
+                    (Factor::Framework, RestProtoH2, GrpcProtoH2),
+                ]
+            );
+        }
+        // Two JSON library steps at once, or a JSON level other than json against protobuf,
+        // are not single-factor comparisons.
+        assert_eq!(Variant::pair(RestPbjsonH1, RestSonicH1), None);
+        assert_eq!(Variant::pair(RestPbjsonH1, RestProtoH1), None);
+        assert_eq!(Variant::pair(RestSonicH1, RestProtoH1), None);
+        assert_eq!(Variant::chain(RestPbjsonH1, RestSonicH1), None);
+    }
+
+    #[test]
+    fn the_readme_variant_table_lists_every_variant() {
+        let readme = include_str!("../../../README.md");
+        for v in Variant::ALL {
+            let (s, h, _) = v.factors();
+            let row = format!("| `{v}` | {} | {}", s.framework(), h.label());
+            assert!(
+                readme.lines().any(|l| l.starts_with(&row)),
+                "README.md's variant table has no row {row:?}"
+            );
+        }
     }
 
     #[test]

@@ -60,6 +60,13 @@ nd=$(curl -sfN --max-time 20 -H 'Accept: application/x-ndjson' \
 echo "curl: SSE feed 25 events, NDJSON feed 25 lines"
 "$VENV/bin/python" scripts/ws_peer_check.py "$REST"
 
+# The other two JSON levels, each behind its own variant (the server picks the library).
+for level in pbjson sonic; do
+  start "rest-$level-h1"
+  echo "REST $level (HTTP/1.1) at $ADDR"
+  python3 scripts/json_peer_check.py "$level" "$ADDR"
+done
+
 start rest-proto-h2; REST2=$ADDR
 echo "REST (h2c prior knowledge) at $REST2"
 curl -sf --http2-prior-knowledge -H 'Accept: application/json' "http://$REST2/v1/payloads/mesh?size=300&seed=2"; echo

@@ -113,6 +113,12 @@ pub struct RunArgs {
     #[arg(long, conflicts_with_all = ["server_cpus", "client_cpus"])]
     pub no_pin: bool,
 
+    /// Variant(s) to measure, repeatable or comma-separated; replaces the scenario's
+    /// `variants` (e.g. `--variant rest-pbjson-h1,rest-json-h1,rest-sonic-h1` adds the JSON
+    /// library's variants, which `quick` leaves out to stay within 5 minutes)
+    #[arg(long = "variant", value_enum, value_name = "ID", value_delimiter = ',')]
+    pub variants: Vec<Variant>,
+
     /// Network profile(s) to measure, repeatable; replaces the scenario's `networks`.
     /// `loopback`, `lan` (1 Gbit/s, 0.2 ms RTT), `wan` (100 Mbit/s, 20 ms), `mobile` (10 Mbit/s,
     /// 60 ms, 0.1% loss), or your own `NAME:rate=50mbit,rtt=30ms,loss=0.1%,mtu=1500`. Shaped

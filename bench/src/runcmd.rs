@@ -63,6 +63,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         None => None,
     };
     let mut scenario = scenario;
+    if !args.variants.is_empty() {
+        let mut variants: Vec<String> = Vec::new();
+        for v in &args.variants {
+            if !variants.iter().any(|n| n == v.name()) {
+                variants.push(v.name().to_owned());
+            }
+        }
+        scenario.variants = variants;
+    }
     if !args.networks.is_empty() {
         scenario.networks = args.networks.clone();
     }

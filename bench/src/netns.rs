@@ -42,7 +42,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sched::{CloneFlags, setns, unshare};
-pub use rpcbench_reports::network::{
+pub use rpcbench_model::network::{
     DelayLineStats, DirectionStats, Emulation, LinkMeasurement, LinkProfile, RttMeasurement,
 };
 
@@ -74,7 +74,7 @@ pub enum NetError {
     #[error("the delay line failed: {0}")]
     DelayLine(String),
     #[error(transparent)]
-    BadProfile(#[from] rpcbench_reports::network::ProfileError),
+    BadProfile(#[from] rpcbench_model::network::ProfileError),
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> NetError {
@@ -264,7 +264,7 @@ impl Lab {
     pub fn create(profile: &LinkProfile, exe: &Path) -> Result<Lab, NetError> {
         profile
             .validate()
-            .map_err(|message| rpcbench_reports::network::ProfileError {
+            .map_err(|message| rpcbench_model::network::ProfileError {
                 spec: profile.name.clone(),
                 message,
             })?;

@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use rpcbench_model::{LoadLabel, PointId, Size};
+use rpcbench_model::{NetworkProfile, NetworkResult};
 use rpcbench_proto::catalogue;
 use rpcbench_reports::{
     Condition, ConnectionMode, LatencyStats, LoadReport, Percentile, PhysicalFloor, PointKind, PointResult,
     Provenance, RunResults, SCHEMA_VERSION, ServerStats, TlsMode, WireSettings, Workload, write_atomic,
     write_json_atomic,
 };
-use rpcbench_reports::{NetworkProfile, NetworkResult};
 use rpcbench_servers::tls::{CertFiles, ClientTls};
 use rpcbench_servers::{ServerSettings, Variant};
 
@@ -255,10 +255,10 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
                         m.rtt.min_ns as f64 / 1e6,
                         m.rtt.p50_ns as f64 / 1e6,
                         net.configured.rtt_ns as f64 / 1e6,
-                        rpcbench_reports::network::format_rate(m.bandwidth_up_bps),
-                        rpcbench_reports::network::format_rate(m.bandwidth_down_bps),
+                        rpcbench_model::network::format_rate(m.bandwidth_up_bps),
+                        rpcbench_model::network::format_rate(m.bandwidth_down_bps),
                         net.configured.rate_bps.map_or("unshaped".into(), |r| {
-                            rpcbench_reports::network::format_rate(r as f64)
+                            rpcbench_model::network::format_rate(r as f64)
                         }),
                     );
                 }

@@ -6,7 +6,7 @@ use crate::cli::RunArgs;
 use crate::pin::{parse_cpu_list, pin_process};
 use crate::run::{EXIT_INCOMPLETE, RunOptions};
 use crate::scenario::{Preset, Scenario};
-use rpcbench_reports::NetworkProfile;
+use rpcbench_model::NetworkProfile;
 
 /// Runs `rpcbench run`; returns the exit code.
 pub fn run(args: RunArgs) -> anyhow::Result<u8> {

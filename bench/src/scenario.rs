@@ -310,15 +310,14 @@ impl Scenario {
     }
 
     /// The network profiles to run, in order (`loopback` when none is named).
-    pub fn network_profiles(&self) -> Result<Vec<rpcbench_reports::NetworkProfile>, String> {
+    pub fn network_profiles(&self) -> Result<Vec<rpcbench_model::NetworkProfile>, String> {
         if self.networks.is_empty() {
-            return Ok(vec![rpcbench_reports::NetworkProfile::Loopback]);
+            return Ok(vec![rpcbench_model::NetworkProfile::Loopback]);
         }
         let mut names = std::collections::BTreeSet::new();
         let mut out = Vec::new();
         for (i, spec) in self.networks.iter().enumerate() {
-            let p =
-                rpcbench_reports::NetworkProfile::parse(spec).map_err(|e| format!("networks[{i}]: {e}"))?;
+            let p = rpcbench_model::NetworkProfile::parse(spec).map_err(|e| format!("networks[{i}]: {e}"))?;
             if !names.insert(p.name().to_owned()) {
                 return Err(format!("networks[{i}]: profile {:?} appears twice", p.name()));
             }

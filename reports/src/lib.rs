@@ -21,7 +21,6 @@ pub mod html;
 pub mod markdown;
 pub mod merge;
 pub mod model;
-pub mod network;
 pub mod render;
 pub mod schema;
 pub mod sink;
@@ -30,7 +29,6 @@ pub mod summary;
 pub mod synthetic;
 pub mod verdict;
 
-pub use network::{LinkProfile, NetworkProfile, NetworkResult};
 pub use render::{Rendered, render_criterion_only, render_run};
 pub use schema::*;
 pub use sink::ReportError;

@@ -636,7 +636,7 @@ pub struct RunResults {
     /// verification measured, the delay line's own CPU and jitter. One run directory (and one
     /// verdict) per network profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network: Option<crate::network::NetworkResult>,
+    pub network: Option<rpcbench_model::NetworkResult>,
     pub points: Vec<PointResult>,
     /// False when the run stopped early; every point measured before that is still here.
     pub complete: bool,

@@ -12,12 +12,14 @@
 #[macro_use]
 mod names;
 mod id;
+pub mod network;
 mod size;
 mod variant;
 mod workload;
 
 pub use id::{BenchId, LoadLabel, PointId};
 pub use names::UnknownName;
+pub use network::{LinkProfile, NetworkProfile, NetworkResult};
 pub use size::{ParseSizeError, Size};
 pub use variant::{Encoding, Factor, HttpVersion, Pair, Stack, Variant};
 pub use workload::{CodecOp, Rpc, Shape};

@@ -1,5 +1,6 @@
 //! Network profiles of a run (the `--network` dimension) and what a shaped link measured.
-//! The machinery that builds the links lives in the rpcbench binary (`bench/src/netns.rs`).
+//! Declared here, in the vocabulary, so the run, the scenarios and the reports share one type; the
+//! machinery that builds the links lives in the rpcbench binary (`bench/src/netns.rs`).
 
 use std::fmt;
 use std::time::Duration;

@@ -126,6 +126,19 @@ pub struct RunArgs {
     #[arg(long = "network", value_name = "PROFILE")]
     pub networks: Vec<String>,
 
+    /// Measure a server that runs elsewhere instead of starting one, repeatable: `VARIANT=URL`,
+    /// e.g. `grpc-proto-h2=http://10.0.0.2:50051` (another host, a cluster Service, a server in
+    /// another language implementing the published .proto and REST routes). The run then
+    /// measures exactly the targeted variants; replaces the scenario's `targets`
+    #[arg(long = "target", value_name = "VARIANT=URL")]
+    pub targets: Vec<String>,
+
+    /// The stats endpoint of a --target's server (`rpcbench serve --stats-addr`),
+    /// `VARIANT=http://HOST:PORT`, read before and after each point for its CPU per request.
+    /// Without it that target's server CPU is recorded as unknown
+    #[arg(long = "target-stats", value_name = "VARIANT=URL", requires = "targets")]
+    pub target_stats: Vec<String>,
+
     /// Criterion results to include in the report
     #[arg(long, default_value = "target/criterion", value_name = "DIR")]
     pub criterion_dir: PathBuf,
@@ -167,6 +180,12 @@ pub struct ServeArgs {
     /// PEM private key of --tls-cert
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+
+    /// Also serve this process's CPU time and memory as JSON on `http://HOST:PORT/stats`, a
+    /// listener of its own off the measured path (what `run --target-stats` reads). Off unless
+    /// given; bind 127.0.0.1 (or a private link's address) — it is plain HTTP without auth
+    #[arg(long, value_name = "HOST:PORT")]
+    pub stats_addr: Option<SocketAddr>,
 
     /// Fairness settings, identical defaults for every variant.
     #[command(flatten)]
@@ -276,6 +295,16 @@ pub struct LoadArgs {
     /// for streams)
     #[arg(long, value_name = "PID", help_heading = "Output")]
     pub server_pid: Option<u32>,
+
+    /// A server elsewhere: read its CPU time from its stats endpoint (`serve --stats-addr`,
+    /// `http://HOST:PORT`) at the start and end of the measured phase
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "server_pid",
+        help_heading = "Output"
+    )]
+    pub server_stats: Option<String>,
 
     /// Connect with TLS, trusting this root certificate (PEM: a run's `tls/ca.pem`, or your
     /// own). `https://` targets need it

@@ -23,4 +23,5 @@ pub mod runcmd;
 pub mod scenario;
 pub mod serve;
 pub mod server_process;
+pub mod server_stats;
 pub mod stream_client;

@@ -99,6 +99,9 @@ pub struct LoadSpec {
     pub cold_every: Option<NonZeroU64>,
     /// The server's process, when known: its CPU time over the measured phase is recorded.
     pub server_pid: Option<u32>,
+    /// A server elsewhere: its stats endpoint, read at the start and end of the measured phase
+    /// (used when `server_pid` is `None`).
+    pub server_stats: Option<crate::server_stats::StatsUrl>,
     /// Agreed wall-clock start of the measured phase (`--start-at`), shared by generators.
     pub start_at: Option<SystemTime>,
     /// A streaming load instead of unary calls (`call` is then unused).
@@ -390,13 +393,13 @@ pub async fn run(
 
     // Snapshot CPU and wire counters when the measured phase begins. Workers never record a
     // request due before that instant, so the histograms start empty after the warm-up.
-    let server_cpu = move || spec.server_pid.and_then(crate::procfs::cpu_ns);
     let baseline = {
         let counters = Arc::clone(&counters);
         let server_pid = spec.server_pid;
+        let server_stats = spec.server_stats.clone();
         tokio::spawn(async move {
             tokio::time::sleep_until(measure_start.into()).await;
-            let server = server_pid.and_then(crate::procfs::cpu_ns);
+            let server = server_cpu_ns(server_pid, server_stats.as_ref()).await;
             (cpu_time(), counters.snapshot(), Instant::now(), server)
         })
     };
@@ -490,7 +493,7 @@ pub async fn run(
         shared.abort("the pacer thread panicked".into());
     }
     let finished = Instant::now();
-    let server_cpu_end = server_cpu();
+    let server_cpu_end = server_cpu_ns(spec.server_pid, spec.server_stats.as_ref()).await;
     if let Some(p) = progress_task {
         p.abort();
     }
@@ -1110,6 +1113,16 @@ pub fn client_runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime
             .worker_threads(threads)
             .enable_all()
             .build()
+    }
+}
+
+/// The server's CPU time so far: from /proc for a local child, else from its stats endpoint
+/// (`None` when neither is known or the endpoint could not be read).
+async fn server_cpu_ns(pid: Option<u32>, stats: Option<&crate::server_stats::StatsUrl>) -> Option<u64> {
+    match (pid, stats) {
+        (Some(pid), _) => crate::procfs::cpu_ns(pid),
+        (None, Some(url)) => url.fetch().await.ok().map(|doc| doc.cpu_ns),
+        (None, None) => None,
     }
 }
 

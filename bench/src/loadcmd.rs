@@ -356,6 +356,11 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
         },
         cold_every: args.cold_every,
         server_pid: args.server_pid,
+        server_stats: args
+            .server_stats
+            .as_deref()
+            .map(crate::server_stats::StatsUrl::parse)
+            .transpose()?,
         start_at: args.start_at.map(|t| t.0),
         stream,
     };

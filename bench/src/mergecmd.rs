@@ -148,6 +148,7 @@ fn write_run_dir(
                 cpu_ns_per_request: None,
                 cpu_utilization: None,
                 peak_rss_bytes: None,
+                cpu_unknown: Some("merged generators do not see the server process".into()),
             },
             hgrm_file: Some(hgrm_file),
             error: merged.summary.incomplete_reason.clone(),

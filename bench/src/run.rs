@@ -114,8 +114,17 @@ pub fn load_label(kind: &PointKind) -> LoadLabel {
 
 struct Servers {
     procs: BTreeMap<(Variant, TlsMode), ServerProcess>,
+    /// Servers elsewhere (`--target`), instead of processes.
+    remote: BTreeMap<Variant, Remote>,
     /// Client TLS settings per variant (ALPN differs by HTTP version), when TLS is measured.
     tls: BTreeMap<Variant, ClientTls>,
+}
+
+/// A remote target, resolved.
+struct Remote {
+    addr: std::net::SocketAddr,
+    url: String,
+    stats: Option<crate::server_stats::StatsUrl>,
 }
 
 impl Servers {
@@ -270,7 +279,9 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
                 .push(format!("network verification failed: {e}")),
         }
         ctx.save()?;
-    } else if opts.scenario.measure_floor {
+    } else if opts.scenario.measure_floor && opts.scenario.targets.is_empty() {
+        // (A remote target's floor is the network's between here and there; this one would be
+        // this machine's loopback, so it is not measured.)
         match measure_floor(opts.server_cpus.as_deref(), 20_000) {
             Ok(floor) => ctx.results.floor = Some(floor),
             Err(e) => ctx
@@ -366,8 +377,13 @@ async fn start_servers(
     }
     let mut servers = Servers {
         procs: BTreeMap::new(),
+        remote: BTreeMap::new(),
         tls: BTreeMap::new(),
     };
+    if !opts.scenario.targets.is_empty() {
+        connect_targets(opts, &mut servers).await?;
+        return Ok(servers);
+    }
     // The lab's server address is a name of the certificate too, so outside clients in the
     // lab can check it by address.
     let extra_names: Vec<String> = lab
@@ -418,6 +434,43 @@ async fn start_servers(
         }
     }
     Ok(servers)
+}
+
+/// Resolves the scenario's remote targets and checks that each answers its health check.
+async fn connect_targets(opts: &RunOptions, servers: &mut Servers) -> anyhow::Result<()> {
+    for t in &opts.scenario.targets {
+        let variant: Variant = t
+            .variant
+            .parse()
+            .map_err(|_| anyhow::anyhow!("target {:?}: unknown variant", t.variant))?;
+        let addr = crate::loadcmd::parse_target(&t.url)?;
+        let stats = t
+            .stats
+            .as_deref()
+            .map(crate::server_stats::StatsUrl::parse)
+            .transpose()?;
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            health_check_with(variant, addr, &opts.settings, None),
+        )
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "target {variant} at {} did not pass its health check within 10 s",
+                t.url
+            )
+        })?
+        .with_context(|| format!("target {variant} at {} failed its health check", t.url))?;
+        servers.remote.insert(
+            variant,
+            Remote {
+                addr,
+                url: t.url.clone(),
+                stats,
+            },
+        );
+    }
+    Ok(())
 }
 
 /// The same fairness settings, as flags for `rpcbench serve`.
@@ -549,11 +602,19 @@ async fn measure(
         TlsMode::On => servers.tls.get(&variant).cloned(),
         TlsMode::Off => None,
     };
-    let server = servers
-        .procs
-        .get_mut(&(variant, cond.tls))
-        .expect("every variant has a server per TLS level");
-    if !server.is_running() {
+    let (addr, server_pid, server_stats) = match servers.remote.get(&variant) {
+        Some(r) => (r.addr, None, r.stats.clone()),
+        None => {
+            let server = servers
+                .procs
+                .get_mut(&(variant, cond.tls))
+                .expect("every variant has a server per TLS level");
+            (server.addr(), server.pid(), None)
+        }
+    };
+    if let Some(server) = servers.procs.get_mut(&(variant, cond.tls))
+        && !server.is_running()
+    {
         let msg = format!("{id}: skipped, the {variant} server is no longer running");
         ctx.progress(&msg);
         ctx.results.errors.push(msg);
@@ -563,7 +624,7 @@ async fn measure(
     let call = Call::new(variant, w.rpc, shape, w.size, w.seed)?;
     let spec = LoadSpec {
         variant,
-        addr: server.addr(),
+        addr,
         call: Arc::new(call),
         connections: s.connections,
         concurrency: s.connections,
@@ -586,7 +647,8 @@ async fn measure(
             ConnectionMode::Warm => None,
             ConnectionMode::Cold => std::num::NonZeroU64::new(cond.requests_per_connection.unwrap_or(1)),
         },
-        server_pid: server.pid(),
+        server_pid,
+        server_stats: server_stats.clone(),
         stream: None,
         start_at: None,
     };
@@ -597,8 +659,11 @@ async fn measure(
         seed: w.seed,
     };
     let scheme = if cond.tls == TlsMode::On { "https" } else { "http" };
-    let config = load_config(&spec, &format!("{scheme}://{}", server.addr()), workload.clone());
-    let pid = server.pid().unwrap_or(0);
+    let target = match servers.remote.get(&variant) {
+        Some(r) => r.url.clone(),
+        None => format!("{scheme}://{addr}"),
+    };
+    let config = load_config(&spec, &target, workload.clone());
     let outcome = crate::load::run(&spec, &ctx.stop, None).await;
     let outcome = match outcome {
         Ok(o) => o,
@@ -611,6 +676,26 @@ async fn measure(
         }
     };
     let ok = outcome.summary.ok;
+    // A remote target's memory and, when its CPU is missing, why: marked, never guessed.
+    let (peak_rss_bytes, cpu_unknown) = match (server_pid, &server_stats) {
+        (Some(pid), _) => (crate::procfs::peak_rss(pid), None),
+        (None, Some(url)) => match url.fetch().await {
+            Ok(doc) => (
+                doc.peak_rss_bytes,
+                outcome.server_cpu_ns.is_none().then(|| {
+                    format!(
+                        "stats endpoint {} did not answer at the start or end of the measured phase",
+                        url.url
+                    )
+                }),
+            ),
+            Err(e) => (None, Some(e.to_string())),
+        },
+        (None, None) => (
+            None,
+            Some("remote target without a stats endpoint (--target-stats): server CPU unknown".into()),
+        ),
+    };
     let server_cpu = outcome
         .server_cpu_ns
         .filter(|_| ok > 0)
@@ -651,7 +736,8 @@ async fn measure(
         server: ServerStats {
             cpu_ns_per_request: server_cpu,
             cpu_utilization: server_util,
-            peak_rss_bytes: crate::procfs::peak_rss(pid),
+            peak_rss_bytes,
+            cpu_unknown,
         },
         hgrm_file: Some(hgrm_file),
         error: error.clone(),

@@ -5,8 +5,29 @@ use anyhow::Context as _;
 use crate::cli::RunArgs;
 use crate::pin::{parse_cpu_list, pin_process};
 use crate::run::{EXIT_INCOMPLETE, RunOptions};
-use crate::scenario::{Preset, Scenario};
+use crate::scenario::{Preset, Scenario, TargetSpec};
 use rpcbench_model::NetworkProfile;
+
+/// `--target VARIANT=URL` and `--target-stats VARIANT=URL` as the scenario's targets.
+fn targets(specs: &[String], stats: &[String]) -> anyhow::Result<Vec<TargetSpec>> {
+    let mut targets = specs
+        .iter()
+        .map(|s| TargetSpec::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)
+        .context("--target")?;
+    for s in stats {
+        let one = TargetSpec::parse(s)
+            .map_err(anyhow::Error::msg)
+            .context("--target-stats")?;
+        let target = targets
+            .iter_mut()
+            .find(|t| t.variant == one.variant)
+            .with_context(|| format!("--target-stats {s:?}: no --target for {:?}", one.variant))?;
+        target.stats = Some(one.url);
+    }
+    Ok(targets)
+}
 
 /// Runs `rpcbench run`; returns the exit code.
 pub fn run(args: RunArgs) -> anyhow::Result<u8> {
@@ -75,6 +96,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     if !args.networks.is_empty() {
         scenario.networks = args.networks.clone();
     }
+    if !args.targets.is_empty() {
+        scenario.targets = targets(&args.targets, &args.target_stats)?;
+    }
+    scenario
+        .validate()
+        .map_err(anyhow::Error::msg)
+        .context("the scenario with the command line's --network/--target")?;
     let profiles = scenario
         .network_profiles()
         .map_err(anyhow::Error::msg)

@@ -107,6 +107,10 @@ pub struct Scenario {
     /// (the default when empty), `lan`, `wan`, `mobile`, or `NAME:rate=50mbit,rtt=30ms,loss=0.1%`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub networks: Vec<String>,
+    /// Servers that run elsewhere (another host, a cluster Service, a foreign implementation):
+    /// when given, the run starts no server and measures exactly these variants at these URLs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<TargetSpec>,
     /// TLS levels, each a factor of the report: "off", "on" (rustls, TLS 1.3,
     /// TLS13_AES_128_GCM_SHA256, ALPN; a certificate generated for the run).
     #[serde(default = "default_tls")]
@@ -123,6 +127,34 @@ pub struct Scenario {
     pub cold_requests_per_connection: u64,
     pub points: LoadPoints,
     pub workloads: Vec<WorkloadSpec>,
+}
+
+/// One remote target of a run (`run --target VARIANT=URL`, `--target-stats VARIANT=URL`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    /// The variant the server speaks (decides the client's protocol and encoding).
+    pub variant: String,
+    /// `http://HOST:PORT`.
+    pub url: String,
+    /// Its stats endpoint (`rpcbench serve --stats-addr`), `http://HOST:PORT`. Without it the
+    /// server's CPU per request is recorded as unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<String>,
+}
+
+impl TargetSpec {
+    /// Parses `VARIANT=URL`.
+    pub fn parse(spec: &str) -> Result<TargetSpec, String> {
+        let (variant, url) = spec.split_once('=').ok_or_else(|| {
+            format!("{spec:?} is not VARIANT=URL (e.g. grpc-proto-h2=http://10.0.0.2:50051)")
+        })?;
+        Ok(TargetSpec {
+            variant: variant.trim().into(),
+            url: url.trim().into(),
+            stats: None,
+        })
+    }
 }
 
 fn yes() -> bool {
@@ -195,6 +227,7 @@ impl Preset {
                 check_every: 16,
                 measure_floor: true,
                 networks: Vec::new(),
+                targets: Vec::new(),
                 tls: default_tls(),
                 compression: default_compression(),
                 connection: default_connection(),
@@ -235,6 +268,7 @@ impl Preset {
                 check_every: 16,
                 measure_floor: true,
                 networks: Vec::new(),
+                targets: Vec::new(),
                 tls: default_tls(),
                 compression: default_compression(),
                 connection: default_connection(),
@@ -300,9 +334,14 @@ impl Scenario {
         toml::to_string_pretty(self).expect("scenarios serialize")
     }
 
-    /// The variants to run, in interleaving order.
+    /// The variants to run, in interleaving order (the targets' when there are targets).
     pub fn variant_list(&self) -> Vec<Variant> {
-        if self.variants.is_empty() {
+        if !self.targets.is_empty() {
+            self.targets
+                .iter()
+                .filter_map(|t| t.variant.parse().ok())
+                .collect()
+        } else if self.variants.is_empty() {
             Variant::ALL.to_vec()
         } else {
             self.variants.iter().filter_map(|v| v.parse().ok()).collect()
@@ -326,9 +365,46 @@ impl Scenario {
         Ok(out)
     }
 
+    /// Targets: known variants, each once, `http://` URLs; only on the network between here and
+    /// there (no shaped profile: those put servers rpcbench starts behind a link), without TLS.
+    fn validate_targets(&self) -> Result<(), String> {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, t) in self.targets.iter().enumerate() {
+            let v: Variant = t
+                .variant
+                .parse()
+                .map_err(|_| format!("targets[{i}]: unknown variant {:?}", t.variant))?;
+            if !seen.insert(v) {
+                return Err(format!("targets[{i}]: variant {v} has two targets"));
+            }
+            if !t.url.starts_with("http://") {
+                return Err(format!(
+                    "targets[{i}]: {:?}: remote targets are measured over cleartext http:// (TLS to remote targets is not supported yet)",
+                    t.url
+                ));
+            }
+            if let Some(stats) = &t.stats {
+                crate::server_stats::StatsUrl::parse(stats).map_err(|e| format!("targets[{i}]: {e}"))?;
+            }
+        }
+        if !self.targets.is_empty() {
+            if self.networks.iter().any(|n| n != "loopback") {
+                return Err(
+                    "targets: shaped network profiles shape servers that rpcbench starts; a remote target is measured over the network that is already there (leave networks empty)"
+                        .into(),
+                );
+            }
+            if self.tls.contains(&TlsMode::On) {
+                return Err("targets: TLS to remote targets is not supported yet (tls = [\"off\"])".into());
+            }
+        }
+        Ok(())
+    }
+
     /// Checks values a TOML type check cannot.
     pub fn validate(&self) -> Result<(), String> {
         self.network_profiles()?;
+        self.validate_targets()?;
         for v in &self.variants {
             if v.parse::<Variant>().is_err() {
                 return Err(format!("variants: unknown variant {v:?}"));

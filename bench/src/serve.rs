@@ -15,6 +15,9 @@ pub struct ReadyLine {
     /// True when the server speaks TLS.
     #[serde(default)]
     pub tls: bool,
+    /// Where its stats endpoint listens (`serve --stats-addr`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats_addr: Option<std::net::SocketAddr>,
 }
 
 /// Runs `rpcbench serve` on its own runtime (worker threads from the settings).
@@ -41,8 +44,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .context("cannot set up TLS")?;
             server = server.with_tls(config);
         }
-        tracing::info!(variant = %args.variant, addr = %server.local_addr(), worker_threads = threads, "serving");
-        let line = serde_json::to_string(&ReadyLine { variant: args.variant.name().into(), addr: server.local_addr(), tls: server.is_tls() })?;
+        let stats_addr = args
+            .stats_addr
+            .map(|addr| {
+                crate::server_stats::spawn_endpoint(addr, args.variant.name())
+                    .with_context(|| format!("cannot bind the stats endpoint on {addr}"))
+            })
+            .transpose()?;
+        tracing::info!(variant = %args.variant, addr = %server.local_addr(), worker_threads = threads, ?stats_addr, "serving");
+        let line = serde_json::to_string(&ReadyLine {
+            variant: args.variant.name().into(),
+            addr: server.local_addr(),
+            tls: server.is_tls(),
+            stats_addr,
+        })?;
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{line}").and_then(|()| stdout.flush()).context("cannot write the ready line")?;
         drop(stdout);

@@ -48,6 +48,7 @@ pub enum ProcessError {
 pub struct ServerProcess {
     variant: Variant,
     addr: SocketAddr,
+    stats_addr: Option<SocketAddr>,
     child: Option<Child>,
 }
 
@@ -118,6 +119,7 @@ impl ServerProcess {
         let mut process = ServerProcess {
             variant,
             addr,
+            stats_addr: None,
             child: Some(child),
         };
         let line = match rx.recv_timeout(READY_TIMEOUT) {
@@ -146,11 +148,17 @@ impl ServerProcess {
             });
         }
         process.addr = ready.addr;
+        process.stats_addr = ready.stats_addr;
         Ok(process)
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where its stats endpoint listens (started with `--stats-addr`).
+    pub fn stats_addr(&self) -> Option<SocketAddr> {
+        self.stats_addr
     }
 
     pub fn variant(&self) -> Variant {

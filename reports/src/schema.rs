@@ -568,6 +568,10 @@ pub struct ServerStats {
     pub cpu_utilization: Option<f64>,
     /// Peak resident set of the server process (VmHWM) at the end of the point.
     pub peak_rss_bytes: Option<u64>,
+    /// Why the server's CPU is not known (a remote target without a readable stats endpoint,
+    /// merged generators): the point is marked, never filled with a guess.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_unknown: Option<String>,
 }
 
 /// Bytes on the wire per completed request, counted at the client's sockets (HTTP headers and

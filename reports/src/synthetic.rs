@@ -228,6 +228,7 @@ pub fn point(spec: &PointSpec) -> PointResult {
             cpu_ns_per_request: Some(spec.server_cpu_ns),
             cpu_utilization: Some(spec.server_utilization),
             peak_rss_bytes: Some(24 << 20),
+            cpu_unknown: None,
         },
         error: None,
     }

@@ -449,3 +449,43 @@ async fn server_that_is_down_is_a_connect_error() {
         assert!(matches!(err, ClientError::Connect { .. }), "{variant}: {err}");
     }
 }
+
+/// The body limit applies to encoded bytes on every variant, and a Fetch is served only if every
+/// encoding of its payload fits: the six variants serve or refuse the same Fetches (the largest
+/// of each shape included), whatever their encoding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_variant_serves_or_refuses_the_same_fetches() {
+    let servers: Vec<_> = Variant::ALL
+        .into_iter()
+        .map(|v| (v, limited_server(v)))
+        .collect();
+    let mut served = 0;
+    let mut refused = 0;
+    for shape in Shape::ALL {
+        let largest = max_size(shape).min(LIMIT);
+        for size in [largest, largest / 2, largest / 4] {
+            let mut answers = Vec::new();
+            for (variant, server) in &servers {
+                let mut client = connect(*variant, server.addr()).await;
+                let call = Call::new(*variant, Rpc::Fetch, shape, size, 3).unwrap();
+                let answer = match client.call(&call).await {
+                    Ok(reply) => {
+                        call.check(&reply).unwrap();
+                        "served".to_owned()
+                    }
+                    Err(e) => format!("refused ({e})"),
+                };
+                answers.push((*variant, answer));
+            }
+            let first = answers[0].1.starts_with("served");
+            assert!(
+                answers.iter().all(|(_, a)| a.starts_with("served") == first),
+                "{} {size}: {answers:#?}",
+                shape.name()
+            );
+            if first { served += 1 } else { refused += 1 }
+        }
+    }
+    // Both outcomes occur, so the agreement above is not vacuous.
+    assert!(served > 0 && refused > 0, "served {served}, refused {refused}");
+}

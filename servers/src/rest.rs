@@ -334,12 +334,21 @@ pub(crate) async fn decode_body<M: Wire>(
     Ok((encoding.decode(&bytes)?, encoding))
 }
 
-/// Encodes a response. The only possible failure is a message holding an enum number with no
-/// JSON name (sent as protobuf, asked back as JSON): the client's request is at fault.
-pub(crate) fn encoded<M: Wire>(encoding: Encoding, msg: &M) -> Result<Response, ApiError> {
+/// Encodes a response. It fails for a message holding an enum number with no JSON name (sent as
+/// protobuf, asked back as JSON) and for a body over the limit (an Echo asked back in a longer
+/// encoding than it was sent in): the limit is on encoded bytes both ways, as gRPC's
+/// `max_encoding_message_size` is. Both are the client's request at fault.
+pub(crate) fn encoded<M: Wire>(state: &AppState, encoding: Encoding, msg: &M) -> Result<Response, ApiError> {
     let body = encoding
         .encode(msg)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if body.len() > state.max_body {
+        return Err(ApiError::BadRequest(format!(
+            "the response would be {} bytes as {encoding}, over the limit of {} bytes",
+            body.len(),
+            state.max_body
+        )));
+    }
     let mut resp = Response::new(Body::from(body));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -351,13 +360,13 @@ pub(crate) fn encoded<M: Wire>(encoding: Encoding, msg: &M) -> Result<Response, 
 async fn echo(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let (payload, req_enc): (Payload, _) = decode_body(&state, &headers, body).await?;
     let enc = response_encoding(&state, &headers, req_enc)?;
-    encoded(enc, &state.core.echo(payload))
+    encoded(&state, enc, &state.core.echo(payload))
 }
 
 async fn upload(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let (payload, req_enc): (Payload, _) = decode_body(&state, &headers, body).await?;
     let enc = response_encoding(&state, &headers, req_enc)?;
-    encoded(enc, &state.core.upload(&payload))
+    encoded(&state, enc, &state.core.upload(&payload))
 }
 
 #[derive(Debug, Deserialize)]
@@ -377,7 +386,7 @@ async fn fetch(
     let shape = catalogue::parse_shape(&shape).map_err(CoreError::from)?;
     let enc = response_encoding(&state, &headers, state.json)?;
     let payload = state.core.fetch(shape, q.size, q.seed)?;
-    encoded(enc, payload.as_ref())
+    encoded(&state, enc, payload.as_ref())
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -220,7 +220,7 @@ async fn publish(
     let (msg, req_enc): (StreamMessage, _) = decode_body(&state, &headers, body).await?;
     let enc = response_encoding(&state, &headers, req_enc)?;
     let ack: PublishAck = state.core.publish(&room, msg)?;
-    encoded(enc, &ack)
+    encoded(&state, enc, &ack)
 }
 
 async fn stats(State(state): State<AppState>) -> Response {

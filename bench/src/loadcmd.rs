@@ -376,12 +376,11 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
     let runtime = crate::load::client_runtime(args.settings.effective_worker_threads())?;
     let stop = StopHandle::default();
     let outcome = runtime.block_on(async {
-        let ctrl_c = {
+        let signals = {
             let stop = stop.clone();
             tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    stop.stop("interrupted (Ctrl-C)");
-                }
+                let signal = crate::serve::shutdown_signal().await;
+                stop.stop(&format!("interrupted ({signal})"));
             })
         };
         let progress = show_progress().then(|| -> crate::load::ProgressFn {
@@ -393,7 +392,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
             })
         });
         let r = crate::load::run(&spec, &stop, progress).await;
-        ctrl_c.abort();
+        signals.abort();
         r
     });
     if show_progress() {

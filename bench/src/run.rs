@@ -149,7 +149,8 @@ struct Ctx<'a> {
     started: Instant,
     done: usize,
     total: usize,
-    interrupted: Arc<std::sync::atomic::AtomicBool>,
+    /// The signal that stopped the run (SIGINT or SIGTERM), once one arrived.
+    interrupted: Arc<std::sync::OnceLock<&'static str>>,
 }
 
 impl Ctx<'_> {
@@ -240,7 +241,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
         started: Instant::now(),
         done: 0,
         total: opts.scenario.total_points(),
-        interrupted: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        interrupted: Arc::default(),
     };
     ctx.save()?;
     if !opts.quiet {
@@ -295,14 +296,13 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
         runtime.block_on(async {
             let stop = ctx.stop.clone();
             let interrupted = Arc::clone(&ctx.interrupted);
-            let ctrl_c = tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    interrupted.store(true, std::sync::atomic::Ordering::SeqCst);
-                    stop.stop("interrupted (Ctrl-C)");
-                }
+            let signals = tokio::spawn(async move {
+                let signal = crate::serve::shutdown_signal().await;
+                let _ = interrupted.set(signal);
+                stop.stop(&format!("interrupted ({signal})"));
             });
             let r = run_matrix(ctx, lab.as_ref()).await;
-            ctrl_c.abort();
+            signals.abort();
             r
         })
     };
@@ -341,7 +341,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
         results: dir.join("results.json"),
         dir: dir.clone(),
         complete: ctx.results.complete,
-        interrupted: ctx.interrupted.load(std::sync::atomic::Ordering::SeqCst),
+        interrupted: ctx.interrupted.get().is_some(),
     })
 }
 
@@ -577,8 +577,8 @@ async fn measure(
     kind: PointKind,
     rep: u32,
 ) -> anyhow::Result<Option<PointResult>> {
-    if ctx.interrupted.load(std::sync::atomic::Ordering::SeqCst) {
-        bail!("interrupted (Ctrl-C)");
+    if let Some(signal) = ctx.interrupted.get() {
+        bail!("interrupted ({signal})");
     }
     let s = &ctx.opts.scenario;
     let shape = catalogue::parse_shape(&w.shape)?;
@@ -770,8 +770,8 @@ async fn measure(
     ));
     ctx.results.points.push(point.clone());
     ctx.save()?;
-    if ctx.interrupted.load(std::sync::atomic::Ordering::SeqCst) {
-        bail!("interrupted (Ctrl-C)");
+    if let Some(signal) = ctx.interrupted.get() {
+        bail!("interrupted ({signal})");
     }
     Ok(Some(point))
 }

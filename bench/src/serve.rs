@@ -69,7 +69,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                         _ = shutdown_signal() => {}
                         _ = eof => tracing::info!("stdin closed: shutting down"),
                     },
-                    None => shutdown_signal().await,
+                    None => {
+                        shutdown_signal().await;
+                    }
                 }
             })
             .await;
@@ -87,19 +89,20 @@ fn stdin_eof() -> tokio::sync::oneshot::Receiver<()> {
     rx
 }
 
-/// Resolves on SIGTERM or SIGINT.
-pub async fn shutdown_signal() {
+/// Resolves on SIGTERM or SIGINT, with the signal's name. `serve`, `run` and `load` all stop on
+/// either alike: CI systems and Kubernetes stop jobs with SIGTERM, a terminal with SIGINT.
+pub async fn shutdown_signal() -> &'static str {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,
         Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+            tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops this process");
             let _ = tokio::signal::ctrl_c().await;
-            return;
+            return "SIGINT";
         }
     };
     tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => "SIGTERM",
+        _ = tokio::signal::ctrl_c() => "SIGINT",
     }
 }

@@ -224,3 +224,116 @@ fn a_server_killed_mid_run_keeps_measured_points_and_fails_the_run() {
         results.errors
     );
 }
+
+/// Starts `rpcbench run` on the test scenario with longer points, marked with `marker`, and
+/// waits until its first point is in results.json; returns the child (the caller waits for it)
+/// and that file.
+#[allow(clippy::zombie_processes)]
+fn run_until_first_point(dir: &Path, marker: &str) -> (std::process::Child, PathBuf) {
+    let scenario = dir.join("s.toml");
+    std::fs::write(
+        &scenario,
+        SCENARIO.replace("duration = \"400ms\"", "duration = \"1500ms\""),
+    )
+    .unwrap();
+    let output = dir.join("runs");
+    let (k, v) = marker.split_once('=').unwrap();
+    let mut child = Command::new(exe())
+        .args([
+            "run",
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--output-dir",
+            output.to_str().unwrap(),
+            "--quiet",
+        ])
+        .env(k, v)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no point was written");
+        }
+        if let Ok(entries) = std::fs::read_dir(&output)
+            && let Some(run) = entries.flatten().next()
+        {
+            let path = run.path().join("results.json");
+            if let Ok(r) = read_json::<RunResults>(&path)
+                && !r.points.is_empty()
+            {
+                return (child, path);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// SIGTERM (how CI systems and Kubernetes stop a job) and SIGINT (Ctrl-C) stop a run alike:
+/// servers stopped, the points measured so far kept in a valid results.json marked incomplete
+/// with the signal named, the report rendered, exit code 3.
+#[test]
+fn sigterm_and_sigint_stop_a_run_alike() {
+    for signal in [
+        nix::sys::signal::Signal::SIGTERM,
+        nix::sys::signal::Signal::SIGINT,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = format!("RPCBENCH_TEST_MARK=sig-{signal}-{}", std::process::id());
+        let (mut child, results_path) = run_until_first_point(dir.path(), &marker);
+        assert!(
+            !processes_with(&marker).is_empty(),
+            "{signal}: servers are running"
+        );
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+        let status = child.wait().unwrap();
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        assert_eq!(status.code(), Some(3), "{signal}: {stderr}");
+        assert!(
+            processes_with(&marker).is_empty(),
+            "{signal}: servers left running"
+        );
+        let results: RunResults = read_json(&results_path).unwrap();
+        assert!(!results.complete, "{signal}");
+        assert!(!results.points.is_empty(), "{signal}: measured points are kept");
+        assert!(
+            results
+                .errors
+                .iter()
+                .any(|e| e.contains(&format!("interrupted ({signal})"))),
+            "{signal}: the interruption is recorded: {:?}",
+            results.errors
+        );
+        let run = results_path.parent().unwrap();
+        assert!(run.join("index.html").is_file(), "{signal}: report rendered");
+        assert!(run.join("summary.md").is_file(), "{signal}: summary rendered");
+    }
+}
+
+/// SIGKILL runs no handler: the servers notice their parent is gone (their stdin, a pipe from
+/// the run, reaches end of file) and exit by themselves.
+#[test]
+fn sigkill_of_a_run_leaves_no_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = format!("RPCBENCH_TEST_MARK=sigkill-{}", std::process::id());
+    let (mut child, _) = run_until_first_point(dir.path(), &marker);
+    assert!(!processes_with(&marker).is_empty(), "servers are running");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = Instant::now();
+    // Generous: the point is that they exit by themselves, not how fast a busy CI box is.
+    while !processes_with(&marker).is_empty() {
+        assert!(
+            killed.elapsed() < Duration::from_secs(15),
+            "servers still running {:?} after the run was killed",
+            killed.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    println!("servers gone {:?} after SIGKILL of the run", killed.elapsed());
+}

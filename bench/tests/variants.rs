@@ -455,10 +455,7 @@ async fn server_that_is_down_is_a_connect_error() {
 /// of each shape included), whatever their encoding.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_variant_serves_or_refuses_the_same_fetches() {
-    let servers: Vec<_> = Variant::ALL
-        .into_iter()
-        .map(|v| (v, limited_server(v)))
-        .collect();
+    let servers: Vec<_> = Variant::ALL.into_iter().map(|v| (v, limited_server(v))).collect();
     let mut served = 0;
     let mut refused = 0;
     for shape in Shape::ALL {

@@ -59,6 +59,38 @@ pub enum Command {
     /// ::1 — what `rpcbench run` does for a run with TLS — as DIR/ca.pem (trust this),
     /// DIR/server.pem and DIR/server.key (for `serve --tls-cert/--tls-key`). Prints the paths.
     Cert(CertArgs),
+    /// Measure serialization in-process: every codec case (encode, decode, populate+encode in
+    /// json, pbjson, sonic and protobuf; each round trip checked first) for the given payloads,
+    /// with criterion as a library, into DIR (criterion's format, plus encoded-sizes.json).
+    /// `rpcbench run` does this for its workloads before its load points; `cargo bench` runs
+    /// the whole table for longer.
+    Codec(CodecArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CodecArgs {
+    /// Directory for criterion's results (created if missing)
+    #[arg(long, value_name = "DIR")]
+    pub output: PathBuf,
+
+    /// Catalogue payload to measure, `SHAPE/SIZE` (e.g. `mesh/256KiB`, `small/256`); repeatable
+    #[arg(long = "payload", value_name = "SHAPE/SIZE", required = true, value_parser = parse_payload)]
+    pub payloads: Vec<(rpcbench_model::Shape, rpcbench_model::Size)>,
+
+    /// Pin this process to these CPUs (e.g. the servers' CPUs of a run)
+    #[arg(long, value_name = "LIST")]
+    pub cpus: Option<String>,
+}
+
+/// `mesh/256KiB` → (Mesh, 256 KiB); the size must be one the catalogue can generate.
+fn parse_payload(s: &str) -> Result<(rpcbench_model::Shape, rpcbench_model::Size), String> {
+    let (shape, size) = s
+        .split_once('/')
+        .ok_or_else(|| format!("{s:?}: expected SHAPE/SIZE, e.g. mesh/16KiB"))?;
+    let shape: rpcbench_model::Shape = shape.parse().map_err(|e| format!("{e}"))?;
+    let size: rpcbench_model::Size = size.parse().map_err(|e| format!("{e}"))?;
+    rpcbench_proto::catalogue::validate(shape, size.bytes()).map_err(|e| e.to_string())?;
+    Ok((shape, size))
 }
 
 #[derive(Debug, clap::Args)]

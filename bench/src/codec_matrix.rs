@@ -8,6 +8,7 @@
 //! `codec/encode/json/mesh/16KiB`. The criterion group is everything but the size, so
 //! `cargo bench --bench codec -- codec/decode/json/mesh` runs one group.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -147,22 +148,45 @@ impl Case {
 
 /// Every case of `mode`, ordered so that each criterion group's cases are contiguous.
 pub fn cases(mode: Mode) -> Vec<Case> {
+    let points: Vec<(Shape, Size)> = Shape::ALL
+        .into_iter()
+        .flat_map(|shape| mode.sizes(shape).into_iter().map(move |size| (shape, size)))
+        .collect();
+    cases_for(&points)
+}
+
+/// Every operation × encoding for each `(shape, size)` of `points` (what `rpcbench run`
+/// measures for its workloads), ordered so that each criterion group's cases are contiguous.
+/// Duplicate points are measured once.
+pub fn cases_for(points: &[(Shape, Size)]) -> Vec<Case> {
+    let points: BTreeSet<(Shape, Size)> = points.iter().copied().collect();
     let mut out = Vec::new();
     for op in CodecOp::ALL {
         for encoding in Encoding::ALL.into_iter().filter(|e| op.applies_to(*e)) {
-            for shape in Shape::ALL {
-                for size in mode.sizes(shape) {
-                    out.push(Case {
-                        op,
-                        encoding,
-                        shape,
-                        size,
-                    });
-                }
+            for &(shape, size) in &points {
+                out.push(Case {
+                    op,
+                    encoding,
+                    shape,
+                    size,
+                });
             }
         }
     }
     out
+}
+
+/// The timing of the serialization phase inside `rpcbench run`: a few tenths of a second per
+/// case (enough for criterion's bootstrap interval of the median; a fuller `cargo bench`
+/// narrows it), so the phase adds seconds, not minutes, to the run.
+pub fn in_run_timing(size: Size) -> Timing {
+    Timing {
+        warm_up: Duration::from_millis(100),
+        measurement: Duration::from_millis(if size.bytes() >= 256 * 1024 { 500 } else { 300 }),
+        sample_size: 10,
+        resamples: 5_000,
+        flat_sampling: size.bytes() >= 256 * 1024,
+    }
 }
 
 /// Every benchmark id `mode` produces, in run order.

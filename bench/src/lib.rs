@@ -7,6 +7,8 @@
 pub mod cli;
 pub mod client;
 pub mod codec_matrix;
+pub mod codec_suite;
+pub mod codeccmd;
 pub mod comparecmd;
 pub mod delay_line;
 pub mod exchange;

@@ -15,6 +15,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => rpcbench::serve::run(args).map(|()| 0),
         Command::Load(args) => rpcbench::loadcmd::run(args),
         Command::Run(args) => rpcbench::runcmd::run(args),
+        Command::Codec(args) => rpcbench::codeccmd::run(args).map(|()| 0),
         Command::Report(args) => rpcbench::report::run(args),
         Command::Compare(args) => Ok(rpcbench::comparecmd::run(args)),
         Command::Merge(args) => Ok(rpcbench::mergecmd::run(args)),

@@ -7,14 +7,13 @@ use anyhow::Context as _;
 
 use crate::cli::ReportArgs;
 
-/// The criterion directory to use: explicit, else `DIR/criterion`, else `target/criterion`.
-fn criterion_dir(dir: &Path, explicit: Option<&Path>) -> Option<PathBuf> {
+/// Criterion results beside a run's own (`DIR/criterion`, which the report always reads):
+/// explicit, else `target/criterion` when present.
+fn criterion_dir(explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(d) = explicit {
         return Some(d.to_path_buf());
     }
-    [dir.join("criterion"), PathBuf::from("target/criterion")]
-        .into_iter()
-        .find(|d| d.is_dir())
+    Some(PathBuf::from("target/criterion")).filter(|d| d.is_dir())
 }
 
 fn print_rendered(r: &rpcbench_reports::Rendered) {
@@ -32,11 +31,12 @@ fn print_rendered(r: &rpcbench_reports::Rendered) {
 
 /// `rpcbench report DIR`.
 pub fn run(args: ReportArgs) -> anyhow::Result<u8> {
-    let criterion = criterion_dir(&args.dir, args.criterion_dir.as_deref());
+    let criterion = criterion_dir(args.criterion_dir.as_deref());
     let rendered = if args.dir.join("results.json").is_file() {
         rpcbench_reports::render_run(&args.dir, criterion.as_deref())
     } else {
-        let crit = criterion.with_context(|| {
+        let own = Some(args.dir.join("criterion")).filter(|d| d.is_dir() && args.criterion_dir.is_none());
+        let crit = own.or(criterion).with_context(|| {
             format!(
                 "{} has no results.json and no criterion results were found",
                 args.dir.display()
@@ -52,7 +52,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<u8> {
 /// Renders the report of a finished run. A report failure never loses the run: results.json
 /// is already written, and `rpcbench report DIR` can retry.
 pub fn render_after_run(dir: &Path, explicit_criterion: Option<&Path>) {
-    let criterion = criterion_dir(dir, explicit_criterion.filter(|d| d.is_dir()));
+    let criterion = criterion_dir(explicit_criterion.filter(|d| d.is_dir()));
     match rpcbench_reports::render_run(dir, criterion.as_deref()) {
         Ok(r) => print_rendered(&r),
         Err(e) => eprintln!("rpcbench run: the report could not be rendered: {e:#} (results are kept)"),

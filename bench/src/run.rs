@@ -103,6 +103,47 @@ pub fn measure_floor(server_cpus: Option<&[usize]>, round_trips: u32) -> std::io
     })
 }
 
+/// The serialization phase's output (criterion's and the encoded-size table), inside the run
+/// directory; the report reads it as this run's serialization results.
+pub const CODEC_SUBDIR: &str = rpcbench_reports::render::DEFAULT_CRITERION_SUBDIR;
+/// What the serialization phase printed.
+pub const CODEC_LOG: &str = "codec.log";
+
+/// The serialization phase: `rpcbench codec` for the scenario's `(shape, size)` pairs, as a
+/// child process on the servers' CPUs (nothing else runs then), its output in `DIR/codec.log`.
+/// Returns the number of cases measured.
+fn measure_serialization(opts: &RunOptions, dir: &Path) -> anyhow::Result<usize> {
+    let mut points = Vec::new();
+    for w in &opts.scenario.workloads {
+        let shape = catalogue::parse_shape(&w.shape).map_err(anyhow::Error::msg)?;
+        points.push((shape, Size(w.size)));
+    }
+    let cases = crate::codec_matrix::cases_for(&points).len();
+    let exe = std::env::current_exe().context("cannot find the rpcbench executable")?;
+    let log_path = dir.join(CODEC_LOG);
+    let log =
+        std::fs::File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("codec").arg("--output").arg(dir.join(CODEC_SUBDIR));
+    for (shape, size) in &points {
+        cmd.arg("--payload").arg(format!("{shape}/{}", size.bytes()));
+    }
+    if let Some(cpus) = &opts.server_cpus {
+        let list: Vec<String> = cpus.iter().map(usize::to_string).collect();
+        cmd.arg("--cpus").arg(list.join(","));
+    }
+    let status = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .status()
+        .context("cannot start `rpcbench codec`")?;
+    if !status.success() {
+        bail!("`rpcbench codec` failed ({status}); see {}", log_path.display());
+    }
+    Ok(cases)
+}
+
 /// The load part of a point id: `max`, `rate-1000`, `sweep-50pct`.
 pub fn load_label(kind: &PointKind) -> LoadLabel {
     match kind {
@@ -280,7 +321,24 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
                 .push(format!("network verification failed: {e}")),
         }
         ctx.save()?;
-    } else if opts.scenario.measure_floor && opts.scenario.targets.is_empty() {
+    }
+    if opts.scenario.serialization {
+        let started = Instant::now();
+        match measure_serialization(opts, &dir) {
+            Ok(cases) => {
+                if !opts.quiet {
+                    eprintln!(
+                        "rpcbench run: serialization: {cases} codec cases measured in {:.0} s (log: {})",
+                        started.elapsed().as_secs_f64(),
+                        dir.join(CODEC_LOG).display()
+                    );
+                }
+            }
+            Err(e) => ctx.results.errors.push(format!("serialization: {e:#}")),
+        }
+        ctx.save()?;
+    }
+    if lab.is_none() && opts.scenario.measure_floor && opts.scenario.targets.is_empty() {
         // (A remote target's floor is the network's between here and there; this one would be
         // this machine's loopback, so it is not measured.)
         match measure_floor(opts.server_cpus.as_deref(), 20_000) {

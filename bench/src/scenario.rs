@@ -103,6 +103,11 @@ pub struct Scenario {
     /// Measure the loopback TCP round-trip floor before the run.
     #[serde(default = "yes")]
     pub measure_floor: bool,
+    /// Measure serialization before the load points: every codec case (encodings × operations)
+    /// for the workloads' shapes and sizes, in-process (`rpcbench codec`), into the run's
+    /// `criterion/` directory, so the report's serialization section comes from this run.
+    #[serde(default = "yes")]
+    pub serialization: bool,
     /// Network profiles, each measured as its own run (directory, report, verdict): `loopback`
     /// (the default when empty), `lan`, `wan`, `mobile`, or `NAME:rate=50mbit,rtt=30ms,loss=0.1%`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -226,6 +231,7 @@ impl Preset {
                 connections: 2,
                 check_every: 16,
                 measure_floor: true,
+                serialization: true,
                 networks: Vec::new(),
                 targets: Vec::new(),
                 tls: default_tls(),
@@ -267,6 +273,7 @@ impl Preset {
                 connections: 4,
                 check_every: 16,
                 measure_floor: true,
+                serialization: true,
                 networks: Vec::new(),
                 targets: Vec::new(),
                 tls: default_tls(),

@@ -93,6 +93,8 @@ duration = "1s"
 timeout = "5s"
 connections = 1
 check_every = 1
+# The codec phase does not depend on the network; tests/run.rs covers it.
+serialization = false
 networks = ["t:rate=20mbit,rtt=10ms"]
 
 [points]

@@ -121,6 +121,27 @@ fn a_run_writes_valid_results_and_leaves_nothing_behind() {
         assert!(p.load.summary.wire.is_some(), "{}", p.id);
         assert!(run.join(p.hgrm_file.as_ref().unwrap()).is_file(), "{}", p.id);
     }
+    // The serialization phase measured every codec case of the workloads' payloads, checked,
+    // into the run directory, and the report's serialization section comes from it.
+    let criterion = rpcbench_reports::criterion::read_criterion_dir(&run.join("criterion")).unwrap();
+    assert!(criterion.problems.is_empty(), "{:?}", criterion.problems);
+    let payloads = [
+        (rpcbench_model::Shape::Small, rpcbench_model::Size(256)),
+        (rpcbench_model::Shape::Logs, rpcbench_model::Size(65536)),
+    ];
+    let expected: Vec<String> = rpcbench::codec_matrix::cases_for(&payloads)
+        .iter()
+        .map(|c| c.id())
+        .collect();
+    let measured: Vec<&str> = criterion.benches.iter().map(|b| b.full_id.as_str()).collect();
+    for id in &expected {
+        assert!(measured.contains(&id.as_str()), "{id} not measured: {measured:?}");
+    }
+    assert_eq!(criterion.encoded_sizes.as_ref().map(|s| s.rows.len()), Some(2));
+    let summary = std::fs::read_to_string(run.join("summary.md")).unwrap();
+    assert!(!summary.contains("serialization was not measured"), "{summary}");
+    assert!(summary.contains("serialization alone"), "{summary}");
+
     // Open-loop rates are equal for every variant of a workload.
     for w in ["echo", "upload"] {
         let rates: Vec<f64> = results
@@ -146,7 +167,12 @@ fn a_server_killed_mid_run_keeps_measured_points_and_fails_the_run() {
     // Longer points, so there is time to kill the second variant's server.
     std::fs::write(
         &scenario,
-        SCENARIO.replace("duration = \"400ms\"", "duration = \"1500ms\""),
+        SCENARIO
+            .replace("duration = \"400ms\"", "duration = \"1500ms\"")
+            .replace(
+                "measure_floor = true",
+                "measure_floor = true\nserialization = false",
+            ),
     )
     .unwrap();
     let output = dir.path().join("runs");

@@ -114,6 +114,28 @@ impl CriterionData {
             .filter(|b| matches!(b.id, BenchId::Codec { .. }))
     }
 
+    /// Adds `other`'s benchmarks whose ids `self` lacks (and its encoded sizes when `self` has
+    /// none); returns how many were added. Their `dir` becomes absolute, so [`read_sample`]
+    /// still finds their samples.
+    pub fn add_missing(&mut self, other: CriterionData) -> usize {
+        let have: std::collections::BTreeSet<String> =
+            self.benches.iter().map(|b| b.full_id.clone()).collect();
+        let root = std::fs::canonicalize(&other.dir).unwrap_or(other.dir);
+        let before = self.benches.len();
+        for mut b in other.benches {
+            if !have.contains(&b.full_id) {
+                b.dir = root.join(&b.dir);
+                self.benches.push(b);
+            }
+        }
+        self.benches.sort_by(|a, b| a.full_id.cmp(&b.full_id));
+        self.problems.extend(other.problems);
+        if self.encoded_sizes.is_none() {
+            self.encoded_sizes = other.encoded_sizes;
+        }
+        self.benches.len() - before
+    }
+
     pub fn round_trips(&self) -> impl Iterator<Item = &Bench> {
         self.benches
             .iter()

@@ -33,9 +33,11 @@ pub struct Rendered {
 ///
 /// - `run_dir/results.json` is read if present (a file that exists but cannot be parsed is an
 ///   error); if absent the report says end-to-end was not measured.
-/// - `criterion_dir` is criterion's output directory (`target/criterion`, holding
-///   `encoded-sizes.json` too). `None` means `run_dir/criterion` if that exists, else no
-///   serialization data, which the report says.
+/// - Serialization: `run_dir/criterion` (what `rpcbench run`'s serialization phase wrote) when
+///   present; `criterion_dir` (criterion's output directory of a fuller `cargo bench`, e.g.
+///   `target/criterion`, holding `encoded-sizes.json` too) adds the cases the run lacks, or is
+///   the only source for a run without its own. Without either the report says serialization
+///   was not measured.
 /// - Errors only when there is nothing at all to report, when `results.json` is unreadable,
 ///   or when an output cannot be written. Corrupt criterion files become notes.
 ///
@@ -82,23 +84,52 @@ pub fn load_run_inputs(run_dir: &Path, criterion_dir: Option<&Path>) -> Result<I
         ));
         None
     };
-    let default_dir = run_dir.join(DEFAULT_CRITERION_SUBDIR);
-    let criterion_dir = criterion_dir
-        .map(Path::to_path_buf)
-        .or_else(|| default_dir.is_dir().then_some(default_dir));
-    let criterion = match criterion_dir {
-        Some(dir) => match read_criterion_dir(&dir) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                notes.push(format!("{e}: serialization was not measured"));
-                None
+    // The run's own serialization phase first (same commit, same machine, same hour); a fuller
+    // `cargo bench` directory adds the cases the run did not measure.
+    let own_dir = run_dir.join(DEFAULT_CRITERION_SUBDIR);
+    let own = own_dir.is_dir().then(|| read_criterion_dir(&own_dir));
+    let extra = criterion_dir
+        .filter(|d| !same_dir(d, &own_dir))
+        .map(|d| (d, read_criterion_dir(d)));
+    let criterion = match (own, extra) {
+        (Some(Ok(mut own)), extra) => {
+            if let Some((dir, Ok(extra))) = extra {
+                let added = own.add_missing(extra);
+                if added > 0 {
+                    notes.push(format!(
+                        "serialization: {} cases measured in this run; {added} more read from {} (a fuller `cargo bench`, possibly of another commit)",
+                        own.benches.len() - added,
+                        dir.display()
+                    ));
+                }
             }
-        },
-        None => {
-            notes.push(
-                "no criterion directory given: serialization (codec benches, encoded sizes) was not measured"
-                    .into(),
-            );
+            Some(own)
+        }
+        (own, Some((_, Ok(extra)))) => {
+            if let Some(Err(e)) = own {
+                notes.push(format!("{e}"));
+            }
+            notes.push(format!(
+                "serialization: read from {} (`cargo bench`), not measured in this run",
+                extra.dir.display()
+            ));
+            Some(extra)
+        }
+        (own, extra) => {
+            let mut why: Vec<String> = Vec::new();
+            if let Some(Err(e)) = own {
+                why.push(e.to_string());
+            }
+            if let Some((_, Err(e))) = extra {
+                why.push(e.to_string());
+            }
+            if why.is_empty() {
+                why.push("no criterion directory given and the run has none".into());
+            }
+            notes.push(format!(
+                "{}: serialization (codec benches, encoded sizes) was not measured",
+                why.join("; ")
+            ));
             None
         }
     };
@@ -115,6 +146,14 @@ pub fn load_run_inputs(run_dir: &Path, criterion_dir: Option<&Path>) -> Result<I
         criterion,
         notes,
     })
+}
+
+/// Whether two paths name the same directory (both canonicalized when they exist).
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 /// Reports are meant to be opened by people and served as CI artifacts; the atomic write's

@@ -269,3 +269,58 @@ fn summary_json_reads_back_through_the_schema_reader() {
     );
     assert!(md.contains("| p50 latency at 2000 req/s |"), "{md}");
 }
+
+/// The run's own serialization phase (`DIR/criterion`) is read first; a fuller `cargo bench`
+/// directory adds only the cases the run did not measure, and the report says so.
+#[test]
+fn the_runs_own_codec_results_come_first_and_a_fuller_bench_adds_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    write_run(dir.path(), &synthetic::run());
+    let all = synthetic::codec_benches();
+    let (own, _) = all.split_at(all.len() / 3);
+    // The run measured a third of the cases, with a different time than the fuller bench.
+    let mut own = own.to_vec();
+    for b in &mut own {
+        b.estimates.median.point_estimate *= 1.5;
+    }
+    synthetic::write_criterion_dir(&dir.path().join("criterion"), &own, None).unwrap();
+    let fuller = dir.path().join("fuller");
+    synthetic::write_criterion_dir(&fuller, &all, Some(&synthetic::encoded_sizes())).unwrap();
+
+    let inputs = rpcbench_reports::render::load_run_inputs(dir.path(), Some(&fuller)).unwrap();
+    let c = inputs.criterion.as_ref().unwrap();
+    assert_eq!(c.benches.len(), all.len());
+    for b in &own {
+        let read = c.benches.iter().find(|x| x.full_id == b.full_id).unwrap();
+        let (got, want) = (
+            read.estimates.median.point_estimate,
+            b.estimates.median.point_estimate,
+        );
+        assert!((got - want).abs() < 1e-9 * want, "{}: {got} vs {want}", b.full_id);
+    }
+    assert!(c.encoded_sizes.is_some(), "sizes come from the fuller bench");
+    let note = format!(
+        "serialization: {} cases measured in this run; {} more read from {}",
+        own.len(),
+        all.len() - own.len(),
+        fuller.display()
+    );
+    assert!(
+        inputs.notes.iter().any(|n| n.starts_with(&note)),
+        "{:?}",
+        inputs.notes
+    );
+
+    // Without the run's own, the fuller bench alone, said so.
+    std::fs::remove_dir_all(dir.path().join("criterion")).unwrap();
+    let inputs = rpcbench_reports::render::load_run_inputs(dir.path(), Some(&fuller)).unwrap();
+    assert_eq!(inputs.criterion.as_ref().unwrap().benches.len(), all.len());
+    assert!(
+        inputs
+            .notes
+            .iter()
+            .any(|n| n.contains("not measured in this run")),
+        "{:?}",
+        inputs.notes
+    );
+}

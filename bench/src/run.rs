@@ -284,6 +284,28 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
         total: opts.scenario.total_points(),
         interrupted: Arc::default(),
     };
+    // From here on SIGTERM/SIGINT stop the run cleanly (also while the floor is measured or the
+    // lab is set up, before any load runs): the listener has its own thread and runtime.
+    let (cancel_signals, signals_cancelled) = tokio::sync::oneshot::channel::<()>();
+    {
+        let interrupted = Arc::clone(&ctx.interrupted);
+        let stop = ctx.stop.clone();
+        std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                tracing::warn!("cannot listen for SIGTERM/SIGINT: no runtime");
+                return;
+            };
+            runtime.block_on(async move {
+                tokio::select! {
+                    signal = crate::serve::shutdown_signal() => {
+                        let _ = interrupted.set(signal);
+                        stop.stop(&format!("interrupted ({signal})"));
+                    }
+                    _ = signals_cancelled => {}
+                }
+            });
+        });
+    }
     ctx.save()?;
     if !opts.quiet {
         eprintln!(
@@ -351,18 +373,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
     }
 
     let matrix = |ctx: &mut Ctx<'_>, runtime: &tokio::runtime::Runtime| {
-        runtime.block_on(async {
-            let stop = ctx.stop.clone();
-            let interrupted = Arc::clone(&ctx.interrupted);
-            let signals = tokio::spawn(async move {
-                let signal = crate::serve::shutdown_signal().await;
-                let _ = interrupted.set(signal);
-                stop.stop(&format!("interrupted ({signal})"));
-            });
-            let r = run_matrix(ctx, lab.as_ref()).await;
-            signals.abort();
-            r
-        })
+        runtime.block_on(run_matrix(ctx, lab.as_ref()))
     };
     let outcome = match &lab {
         None => matrix(&mut ctx, &crate::load::client_runtime(threads.max(1))?),
@@ -390,7 +401,13 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
             Err(e) => ctx.results.errors.push(format!("{e}")),
         }
     }
+    drop(cancel_signals);
     ctx.results.provenance.finished_at = Some(crate::provenance::now_rfc3339());
+    if let Some(signal) = ctx.interrupted.get()
+        && !ctx.results.errors.iter().any(|e| e.contains("interrupted"))
+    {
+        ctx.results.errors.push(format!("interrupted ({signal})"));
+    }
     ctx.results.complete = ctx.results.errors.is_empty()
         && ctx.results.points.iter().all(|p| p.error.is_none())
         && ctx.results.points.len() == ctx.total;

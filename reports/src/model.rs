@@ -94,7 +94,25 @@ impl<'a> Report<'a> {
             GRPC,
         ));
         let effects = evidence::effects(&points);
-        let verdict = verdict::verdict(&codec_ratios, &claim_ratios, &effects, missing.clone());
+        // The claim's REST is the idiomatic `json`; the other JSON levels on its stack and
+        // transport are reported beside it.
+        let claim_rest = Variant::CLAIM_REST;
+        let other_json: Vec<Ratio> = Variant::ALL
+            .into_iter()
+            .filter(|v| {
+                *v != claim_rest
+                    && v.encoding().is_json()
+                    && (v.stack(), v.http()) == (claim_rest.stack(), claim_rest.http())
+            })
+            .flat_map(|v| evidence::pair_ratios(&points, v.name(), GRPC))
+            .collect();
+        let verdict = verdict::verdict(
+            &codec_ratios,
+            &claim_ratios,
+            &effects,
+            &other_json,
+            missing.clone(),
+        );
         Report {
             inputs,
             missing,

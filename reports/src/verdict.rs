@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::evidence::{Effect, EffectRatios, Metric, Ratio};
+use crate::evidence::{Effect, EffectRatios, Metric, REST, Ratio};
 use crate::format;
 
 /// The claim under test.
@@ -104,6 +104,11 @@ pub struct WorkloadVerdict {
     pub carried_by: Option<Factor>,
     /// Serialization alone for this workload's shape and size (largest JSON ÷ protobuf ratio).
     pub serialization: Option<Ratio>,
+    /// Beside the claim (whose REST is the idiomatic `json`): the other JSON levels on the same
+    /// stack (`rest-pbjson-h1`, `rest-sonic-h1`) against `grpc-proto-h2`, at the deciding
+    /// ratio's metric and load. Reported, never deciding.
+    #[serde(default)]
+    pub other_json: Vec<Ratio>,
 }
 
 /// The largest and smallest of a set of ratios.
@@ -192,6 +197,7 @@ pub fn verdict(
     codec: &[Ratio],
     end_to_end: &[Ratio],
     effects: &[EffectRatios],
+    other_json: &[Ratio],
     missing: Vec<String>,
 ) -> Verdict {
     let codec: Vec<&Ratio> = codec
@@ -226,7 +232,15 @@ pub fn verdict(
                 .filter(|c| c.source.shape == shape && c.source.size_label == size)
                 .max_by(|a, b| a.value.total_cmp(&b.value))
                 .cloned();
-            workload_verdict(format!("{rpc} {shape} {size}"), &ratios, effects, serialization)
+            let mut w = workload_verdict(format!("{rpc} {shape} {size}"), &ratios, effects, serialization);
+            if let Some(best) = &w.best {
+                w.other_json = other_json
+                    .iter()
+                    .filter(|r| same_point(r, best) && r.value.is_finite())
+                    .cloned()
+                    .collect();
+            }
+            w
         })
         .collect();
 
@@ -294,16 +308,22 @@ fn workload_verdict(
         without_interval,
         carried_by,
         serialization,
+        other_json: Vec::new(),
     }
 }
 
-/// Among the single-factor steps whose product is the claim's total ([`Effect::chain`]), the
-/// one with the largest ratio at the same metric, workload and load.
+/// The candidates are the single-factor steps whose product is the claim's total
+/// ([`Effect::chain`]: encoding, transport, framework) and the JSON library steps that start at
+/// the claim's REST (`json` → `sonic`: what a faster JSON library alone changes). The one with
+/// the largest ratio at the same metric, workload and load carries it.
 fn carrying_factor(deciding: &Ratio, effects: &[EffectRatios]) -> Option<Factor> {
     let chain = Effect::chain();
+    let json_library = rpcbench_model::Factor::JsonLibrary.name();
     effects
         .iter()
-        .filter(|e| chain.contains(&e.effect))
+        .filter(|e| {
+            chain.contains(&e.effect) || (e.effect.factor == json_library && e.effect.baseline == REST)
+        })
         .filter_map(|e| {
             e.ratios
                 .iter()
@@ -324,6 +344,19 @@ fn ratio_phrase(r: &Ratio) -> String {
         _ => String::new(),
     };
     format!("{} {}{load}", r.metric.short_label(), r.compact_text())
+}
+
+/// `; other JSON levels: rest-sonic-h1 2.9x [2.7–3.1]`, at the deciding point.
+fn other_json_phrase(w: &WorkloadVerdict) -> String {
+    if w.other_json.is_empty() {
+        return String::new();
+    }
+    let items: Vec<String> = w
+        .other_json
+        .iter()
+        .map(|r| format!("{} {}", r.source.baseline, r.compact_text()))
+        .collect();
+    format!("; other JSON levels: {}", items.join(", "))
 }
 
 fn sentence(
@@ -359,7 +392,7 @@ fn sentence(
                     .as_ref()
                     .map(|f| format!(", carried mostly by {} {}", f.effect, f.ratio.compact_text()))
                     .unwrap_or_default();
-                format!("{} ({best}{carried})", w.workload)
+                format!("{} ({best}{carried}{})", w.workload, other_json_phrase(w))
             })
             .collect();
         parts.push(format!(
@@ -372,7 +405,7 @@ fn sentence(
             .iter()
             .map(|w| {
                 let best = w.best.as_ref().map(ratio_phrase).unwrap_or_default();
-                format!("{} (at best {best})", w.workload)
+                format!("{} (at best {best}{})", w.workload, other_json_phrase(w))
             })
             .collect();
         parts.push(format!("not for {}", join_and(&items)));

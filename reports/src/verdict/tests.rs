@@ -36,6 +36,7 @@ fn judge(points: &[PointResult]) -> Verdict {
         &[],
         &pair_ratios(points, REST, GRPC),
         &evidence::effects(points),
+        &[],
         vec![],
     )
 }
@@ -140,9 +141,61 @@ fn every_workload_reaching_is_true_in_general_and_names_the_carrying_factor() {
     );
 }
 
+/// When a faster JSON library alone (json → sonic on the claim's REST stack) moves more than
+/// any step of the claim's chain, the verdict names the JSON library; the other JSON levels
+/// against gRPC are reported beside the claim and never decide it.
+#[test]
+fn a_json_library_that_moves_most_is_named_and_other_json_levels_are_reported_beside() {
+    use rpcbench_model::Variant;
+    let (rpc, shape, size) = (Rpc::Upload, "mesh", 262_144);
+    let mut points = workload(rpc, shape, size, &[10.0, 10.1, 10.2]);
+    // rest-proto-h1 ~1.2x gRPC: encoding ~8.3x, transport and framework ~1.1x; sonic ~1.05x
+    // gRPC, so json → sonic alone is ~9.5x.
+    for (v, x) in [
+        (Variant::RestProtoH1, [1.2, 1.21, 1.22]),
+        (Variant::RestProtoH2, [1.15, 1.16, 1.17]),
+        (Variant::RestSonicH1, [1.05, 1.06, 1.07]),
+    ] {
+        points.extend(variant_points(v.name(), rpc, shape, size, &x));
+    }
+    let other: Vec<Ratio> = pair_ratios(&points, Variant::RestSonicH1.name(), GRPC);
+    let v = verdict(
+        &[],
+        &pair_ratios(&points, REST, GRPC),
+        &evidence::effects(&points),
+        &other,
+        vec![],
+    );
+    assert_eq!(v.status, ClaimStatus::TrueInGeneral, "{}", v.sentence);
+    let w = class_of(&v, "upload mesh 256KiB");
+    let f = w.carried_by.as_ref().expect("a carrying factor");
+    assert_eq!(f.factor, "json library", "{}", v.sentence);
+    assert!(
+        v.sentence
+            .contains("carried mostly by JSON library (REST, HTTP/1.1, json → sonic)"),
+        "{}",
+        v.sentence
+    );
+    // sonic vs gRPC at the deciding point: about 1.05x, beside the claim, not deciding it.
+    assert_eq!(w.other_json.len(), 1, "{:?}", w.other_json);
+    assert_eq!(w.other_json[0].source.baseline, Variant::RestSonicH1.name());
+    assert!(w.other_json[0].value < 1.5, "{}", w.other_json[0].value);
+    assert!(
+        v.sentence.contains("other JSON levels: rest-sonic-h1 "),
+        "{}",
+        v.sentence
+    );
+}
+
 #[test]
 fn missing_data_is_not_determined() {
-    let v = verdict(&[], &[], &[], vec!["results.json holds no load points".into()]);
+    let v = verdict(
+        &[],
+        &[],
+        &[],
+        &[],
+        vec!["results.json holds no load points".into()],
+    );
     assert_eq!(v.status, ClaimStatus::NotDetermined);
     assert!(
         v.sentence.contains("results.json holds no load points"),
@@ -235,6 +288,7 @@ fn serialization_is_stated_beside_the_verdict() {
         &codec,
         &pair_ratios(&points, REST, GRPC),
         &evidence::effects(&points),
+        &[],
         vec![],
     );
     // Serialization alone reaching 12x does not make the stacks 8x apart.

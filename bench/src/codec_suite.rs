@@ -148,7 +148,7 @@ pub fn check_round_trip<M: Wire + PartialEq + Debug>(case: &Case, msg: &M) -> Ve
     }
 }
 
-/// Raw, gzip and zstd sizes of JSON and protobuf for every `(shape, size)` of `points`, written
+/// Raw, gzip and zstd sizes of pbjson, JSON (= sonic) and protobuf for every `(shape, size)` of `points`, written
 /// to `<dir>/encoded-sizes.json` (what the report reads next to criterion's results).
 pub fn write_encoded_sizes(points: &[(Shape, Size)], dir: &Path) -> Result<EncodedSizes, SchemaError> {
     let mut payloads = Payloads::default();
@@ -162,6 +162,10 @@ pub fn write_encoded_sizes(points: &[(Shape, Size)], dir: &Path) -> Result<Encod
             let protobuf = Encoding::Protobuf
                 .encode(msg)
                 .expect("protobuf encoding cannot fail");
+            let pbjson = Encoding::Pbjson
+                .encode(msg)
+                .expect("catalogue payloads encode as proto3 JSON");
+            // sonic writes exactly the json bytes (a test checks it), so it needs no columns.
             EncodedSize {
                 shape: shape.name().to_owned(),
                 size_label: size.to_string(),
@@ -172,6 +176,9 @@ pub fn write_encoded_sizes(points: &[(Shape, Size)], dir: &Path) -> Result<Encod
                 protobuf_gzip_bytes: gzip_len(&protobuf),
                 json_zstd_bytes: zstd_len(&json),
                 protobuf_zstd_bytes: zstd_len(&protobuf),
+                pbjson_bytes: Some(pbjson.len() as u64),
+                pbjson_gzip_bytes: Some(gzip_len(&pbjson)),
+                pbjson_zstd_bytes: Some(zstd_len(&pbjson)),
             }
         })
         .collect();
@@ -205,9 +212,10 @@ pub fn print_sizes(doc: &EncodedSizes) {
         doc.gzip_level, doc.zstd_level
     );
     println!(
-        "{:<8} {:>6} | {:>9} {:>9} {:>5} | {:>9} {:>9} {:>5} | {:>9} {:>9} {:>5}",
+        "{:<8} {:>6} | {:>9} {:>9} {:>9} {:>5} | {:>9} {:>9} {:>5} | {:>9} {:>9} {:>5}",
         "shape",
         "size",
+        "pbjson",
         "json",
         "protobuf",
         "ratio",
@@ -220,9 +228,10 @@ pub fn print_sizes(doc: &EncodedSizes) {
     );
     for r in &doc.rows {
         println!(
-            "{:<8} {:>6} | {:>9} {:>9} {:>5.2} | {:>9} {:>9} {:>5.2} | {:>9} {:>9} {:>5.2}",
+            "{:<8} {:>6} | {:>9} {:>9} {:>9} {:>5.2} | {:>9} {:>9} {:>5.2} | {:>9} {:>9} {:>5.2}",
             r.shape,
             r.size_label,
+            r.pbjson_bytes.map_or("-".into(), |b| b.to_string()),
             r.json_bytes,
             r.protobuf_bytes,
             ratio(r.json_bytes, r.protobuf_bytes),

@@ -53,6 +53,14 @@ pub fn collect(server_cpus: Option<Vec<usize>>, client_cpus: Option<Vec<usize>>)
         },
         rustc: (!rustc.is_empty()).then_some(rustc),
         build_profile: env!("RPCBENCH_PROFILE").into(),
+        compiled_target_features: rpcbench_proto::codec::sonic_target_features()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        cpu_target_features: rpcbench_proto::codec::cpu_target_features()
+            .into_iter()
+            .map(String::from)
+            .collect(),
         cpu_model: cpu_model(),
         cores: machine_cores(),
         kernel: read_trimmed("/proc/sys/kernel/osrelease"),

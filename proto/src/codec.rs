@@ -44,6 +44,32 @@ pub fn sonic_target_features() -> Vec<&'static str> {
     on
 }
 
+/// The same features as this CPU reports them at run time (empty off x86-64).
+pub fn cpu_target_features() -> Vec<&'static str> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut on = Vec::new();
+        if std::arch::is_x86_feature_detected!("sse2") {
+            on.push("sse2");
+        }
+        if std::arch::is_x86_feature_detected!("sse4.2") {
+            on.push("sse4.2");
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            on.push("avx2");
+        }
+        if std::arch::is_x86_feature_detected!("pclmulqdq") {
+            on.push("pclmulqdq");
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            on.push("avx512f");
+        }
+        on
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    Vec::new()
+}
+
 /// A message that can travel in every encoding: prost for protobuf, its serde derives for
 /// `json`/`sonic`, and its pbjson twin (`Gateway`, same protobuf wire format) for `pbjson`.
 pub trait Wire: prost::Message + Default + Serialize + DeserializeOwned + Send + 'static {

@@ -479,7 +479,7 @@ impl ReportSink for HtmlSink {
                     // sonic writes the same bytes as serde_json.
                     Encoding::Json | Encoding::Sonic => Some(r.json_bytes),
                     Encoding::Protobuf => Some(r.protobuf_bytes),
-                    Encoding::Pbjson => None,
+                    Encoding::Pbjson => r.pbjson_bytes,
                 })
         };
         for ((_, shape), series) in &mut by_shape {
@@ -651,21 +651,28 @@ impl ReportSink for HtmlSink {
         }
         for ((_, shape), mut rows) in by_shape_sizes {
             rows.sort_by_key(|r| r.target_size);
-            type Pick = fn(&EncodedSize) -> u64;
-            let columns: [(&str, Encoding, f64, Pick); 6] = [
-                ("json raw", Encoding::Json, 1.0, |r| r.json_bytes),
-                ("json gzip", Encoding::Json, 0.6, |r| r.json_gzip_bytes),
-                ("json zstd", Encoding::Json, 0.35, |r| r.json_zstd_bytes),
-                ("protobuf raw", Encoding::Protobuf, 1.0, |r| r.protobuf_bytes),
+            type Pick = fn(&EncodedSize) -> Option<u64>;
+            let columns: [(&str, Encoding, f64, Pick); 9] = [
+                ("pbjson raw", Encoding::Pbjson, 1.0, |r| r.pbjson_bytes),
+                ("pbjson gzip", Encoding::Pbjson, 0.6, |r| r.pbjson_gzip_bytes),
+                ("pbjson zstd", Encoding::Pbjson, 0.35, |r| r.pbjson_zstd_bytes),
+                ("json raw", Encoding::Json, 1.0, |r| Some(r.json_bytes)),
+                ("json gzip", Encoding::Json, 0.6, |r| Some(r.json_gzip_bytes)),
+                ("json zstd", Encoding::Json, 0.35, |r| Some(r.json_zstd_bytes)),
+                ("protobuf raw", Encoding::Protobuf, 1.0, |r| {
+                    Some(r.protobuf_bytes)
+                }),
                 ("protobuf gzip", Encoding::Protobuf, 0.6, |r| {
-                    r.protobuf_gzip_bytes
+                    Some(r.protobuf_gzip_bytes)
                 }),
                 ("protobuf zstd", Encoding::Protobuf, 0.35, |r| {
-                    r.protobuf_zstd_bytes
+                    Some(r.protobuf_zstd_bytes)
                 }),
             ];
             let series = columns
                 .iter()
+                // Files written before pbjson was measured have no pbjson sizes.
+                .filter(|(_, _, _, pick)| rows.iter().any(|r| pick(r).is_some()))
                 .map(|(name, enc, opacity, pick)| BarSeries {
                     name: (*name).into(),
                     colour: encoding_colour(*enc).into(),
@@ -673,10 +680,10 @@ impl ReportSink for HtmlSink {
                     values: rows
                         .iter()
                         .map(|r| {
-                            Some(BarValue {
-                                value: pick(r) as f64,
+                            pick(r).map(|v| BarValue {
+                                value: v as f64,
                                 range: None,
-                                title: format!("{name} {shape} {}: {} bytes", r.size_label, pick(r)),
+                                title: format!("{name} {shape} {}: {v} bytes", r.size_label),
                             })
                         })
                         .collect(),
@@ -698,10 +705,12 @@ impl ReportSink for HtmlSink {
                 }
                 .build(),
             );
+            let opt = |v: Option<u64>| v.map_or_else(|| "—".to_owned(), |v| v.to_string());
             for r in rows {
                 view.size_rows.push(vec![
                     shape.clone(),
                     r.size_label.clone(),
+                    opt(r.pbjson_bytes),
                     r.json_bytes.to_string(),
                     r.protobuf_bytes.to_string(),
                     format::ratio(r.json_bytes as f64 / r.protobuf_bytes.max(1) as f64),
@@ -709,6 +718,8 @@ impl ReportSink for HtmlSink {
                     r.protobuf_gzip_bytes.to_string(),
                     r.json_zstd_bytes.to_string(),
                     r.protobuf_zstd_bytes.to_string(),
+                    opt(r.pbjson_gzip_bytes),
+                    opt(r.pbjson_zstd_bytes),
                 ]);
             }
         }
@@ -1094,6 +1105,18 @@ impl ReportSink for HtmlSink {
                 ),
                 ("rustc".into(), opt(&p.rustc)),
                 ("build profile".into(), p.build_profile.clone()),
+                (
+                    "SIMD target features (sonic-rs)".into(),
+                    if p.compiled_target_features.is_empty() && p.cpu_target_features.is_empty() {
+                        "unknown".into()
+                    } else {
+                        format!(
+                            "compiled in: {}; CPU has: {}",
+                            p.compiled_target_features.join(", "),
+                            p.cpu_target_features.join(", ")
+                        )
+                    },
+                ),
                 ("CPU".into(), opt(&p.cpu_model)),
                 ("cores".into(), p.cores.to_string()),
                 ("kernel".into(), opt(&p.kernel)),

@@ -543,6 +543,15 @@ pub struct Provenance {
     pub rustc: Option<String>,
     /// `release`, `debug` or `bench`.
     pub build_profile: String,
+    /// x86-64 SIMD target features compiled into this build (`cfg!(target_feature)`): sonic-rs
+    /// picks its SIMD path at compile time, so without `avx2` and `pclmulqdq` here the `sonic`
+    /// level ran its SSE2 path. Empty in files written before it was recorded.
+    #[serde(default)]
+    pub compiled_target_features: Vec<String>,
+    /// The same features as the CPU reports them at run time (what a `-C target-cpu=native`
+    /// build could have used).
+    #[serde(default)]
+    pub cpu_target_features: Vec<String>,
     pub cpu_model: Option<String>,
     pub cores: u32,
     pub kernel: Option<String>,
@@ -660,6 +669,15 @@ pub struct EncodedSize {
     pub protobuf_gzip_bytes: u64,
     pub json_zstd_bytes: u64,
     pub protobuf_zstd_bytes: u64,
+    /// The proto3 JSON mapping (`pbjson`): 64-bit integers as strings, defaults left out, the
+    /// oneof flattened. Absent in files written before it was measured. (`sonic` writes the
+    /// `json` bytes exactly, so it has no columns of its own.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pbjson_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pbjson_gzip_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pbjson_zstd_bytes: Option<u64>,
 }
 
 /// `encoded-sizes.json`, written next to criterion's output.

@@ -242,6 +242,8 @@ pub fn provenance() -> Provenance {
         git_dirty: Some(false),
         rustc: Some("rustc 1.95.0".into()),
         build_profile: "release".into(),
+        compiled_target_features: vec!["sse2".into()],
+        cpu_target_features: vec!["sse2".into(), "sse4.2".into(), "avx2".into(), "pclmulqdq".into()],
         cpu_model: Some("Synthetic CPU @ 2.0GHz".into()),
         cores: 2,
         kernel: Some("Linux 6.1".into()),
@@ -447,6 +449,9 @@ pub fn encoded_sizes() -> EncodedSizes {
                 protobuf_gzip_bytes: size * 4 / 10,
                 json_zstd_bytes: json * 27 / 100,
                 protobuf_zstd_bytes: size * 38 / 100,
+                pbjson_bytes: Some(json * 11 / 10),
+                pbjson_gzip_bytes: Some(json * 33 / 100),
+                pbjson_zstd_bytes: Some(json * 3 / 10),
             });
         }
     }

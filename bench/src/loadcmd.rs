@@ -39,7 +39,7 @@ pub fn parse_target(target: &str) -> anyhow::Result<SocketAddr> {
 /// The config record of a load.
 pub fn load_config(spec: &LoadSpec, target: &str, workload: Workload) -> LoadConfig {
     LoadConfig {
-        variant: spec.variant.name().into(),
+        variant: spec.variant,
         target: target.into(),
         workload,
         mode: match spec.pacing {
@@ -366,7 +366,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
     };
     let workload = Workload {
         rpc,
-        shape: args.shape.name().into(),
+        shape: args.shape,
         size: args.size,
         seed: args.seed,
     };

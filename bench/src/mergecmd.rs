@@ -69,9 +69,9 @@ fn run_inner(args: &MergeArgs) -> Result<String, MergeCmdError> {
     let record = merged.merge.clone().expect("merge_loads records the merge");
     let w = &merged.config.workload;
     let id = PointId {
-        variant: merged.config.variant.parse()?,
+        variant: merged.config.variant,
         rpc: w.rpc,
-        shape: w.shape.parse()?,
+        shape: w.shape,
         size: Size(w.size),
         load: crate::run::load_label(&point_kind(&merged)),
         repetition: 0,
@@ -138,7 +138,7 @@ fn write_run_dir(
         errors: merged.summary.incomplete_reason.iter().cloned().collect(),
         points: vec![PointResult {
             id,
-            variant: merged.config.variant.clone(),
+            variant: merged.config.variant,
             workload: w.clone(),
             condition: merged.config.condition.clone(),
             point: kind,

@@ -729,7 +729,7 @@ async fn measure(
     };
     let workload = Workload {
         rpc: w.rpc,
-        shape: w.shape.clone(),
+        shape,
         size: w.size,
         seed: w.seed,
     };
@@ -792,7 +792,7 @@ async fn measure(
     });
     let point = PointResult {
         id: id.clone(),
-        variant: variant.name().into(),
+        variant,
         workload,
         condition: cond.clone(),
         point: kind,

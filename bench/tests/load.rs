@@ -144,7 +144,7 @@ fn closed_loop_on_every_variant() {
         );
         assert!(report.summary.wire.as_ref().unwrap().request_bytes_per_request > 1000.0);
         assert!(report.summary.client_cpu_ns_per_request.unwrap() > 0.0);
-        assert_eq!(report.config.variant, variant.name());
+        assert_eq!(report.config.variant, variant);
         assert_ordered(&report, variant.name());
         assert_histograms_round_trip(&report, variant.name());
         let rows = hgrm::parse_rows(&std::fs::read_to_string(&hgrm_path).unwrap());

@@ -108,8 +108,8 @@ fn run_against_remote_targets_records_their_server_cpu() {
     assert_eq!(results.points.len(), 2);
     for p in &results.points {
         assert!(p.load.summary.ok > 0, "{}: nothing completed", p.id);
-        match p.variant.as_str() {
-            "grpc-proto-h2" => {
+        match p.variant {
+            Variant::GrpcProtoH2 => {
                 assert_eq!(p.load.config.target, grpc_url);
                 let cpu = p
                     .server
@@ -121,7 +121,7 @@ fn run_against_remote_targets_records_their_server_cpu() {
                 assert!(p.server.cpu_unknown.is_none(), "{:?}", p.server.cpu_unknown);
                 assert!(p.server.peak_rss_bytes.is_some_and(|b| b > 0));
             }
-            "rest-json-h1" => {
+            Variant::RestJsonH1 => {
                 assert_eq!(p.load.config.target, rest_url);
                 assert_eq!(p.server.cpu_ns_per_request, None);
                 let why = p.server.cpu_unknown.as_deref().unwrap_or_default();

@@ -232,7 +232,7 @@ fn a_server_killed_mid_run_keeps_measured_points_and_fails_the_run() {
     let rest_ok = results
         .points
         .iter()
-        .filter(|p| p.variant == "rest-json-h1" && p.error.is_none())
+        .filter(|p| p.variant == rpcbench_servers::Variant::RestJsonH1 && p.error.is_none())
         .count();
     assert_eq!(
         rest_ok, 6,
@@ -242,7 +242,7 @@ fn a_server_killed_mid_run_keeps_measured_points_and_fails_the_run() {
     let grpc_failed = results
         .points
         .iter()
-        .any(|p| p.variant == "grpc-proto-h2" && p.error.is_some());
+        .any(|p| p.variant == rpcbench_servers::Variant::GrpcProtoH2 && p.error.is_some());
     let grpc_skipped = results.errors.iter().any(|e| e.contains("grpc-proto-h2"));
     assert!(
         grpc_failed || grpc_skipped,

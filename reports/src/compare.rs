@@ -34,6 +34,7 @@ use crate::schema::{
     PointKind, PointResult, Provenance, SCHEMA_VERSION, Versioned, write_atomic, write_json_atomic,
 };
 use crate::stats;
+use rpcbench_model::Variant;
 
 /// File name of the instruction-count results written by `benches/codec_instructions.rs`.
 pub const INSTRUCTIONS_FILE: &str = "instructions.json";
@@ -656,11 +657,11 @@ impl RunMetric {
 /// rate when a run has several), `sweep60`. Fixed rates are matched by rank, not value, because
 /// a rate derived from a measured maximum differs a little between runs.
 fn point_slugs(points: &[PointResult]) -> Vec<String> {
-    let mut rates: BTreeMap<(u32, &str, &crate::schema::Workload), Vec<f64>> = BTreeMap::new();
+    let mut rates: BTreeMap<(u32, Variant, &crate::schema::Workload), Vec<f64>> = BTreeMap::new();
     for p in points {
         if let PointKind::FixedRate { rate_rps } = p.point {
             rates
-                .entry((p.repetition, p.variant.as_str(), &p.workload))
+                .entry((p.repetition, p.variant, &p.workload))
                 .or_default()
                 .push(rate_rps);
         }
@@ -673,7 +674,7 @@ fn point_slugs(points: &[PointResult]) -> Vec<String> {
         .map(|p| match p.point {
             PointKind::MaxThroughput => "max".to_string(),
             PointKind::FixedRate { rate_rps } => {
-                let list = &rates[&(p.repetition, p.variant.as_str(), &p.workload)];
+                let list = &rates[&(p.repetition, p.variant, &p.workload)];
                 if list.len() == 1 {
                     "rate".to_string()
                 } else {

@@ -16,6 +16,7 @@ use crate::evidence::{self, GRPC, LoadKey, REST, WorkloadKey};
 use crate::format;
 use crate::schema::{Compression, Condition, ConnectionMode, Percentile, PointResult, TlsMode};
 use crate::stats::median_min_max;
+use rpcbench_model::Variant;
 
 /// The condition the variant comparisons use: plain if measured, else the most measured one.
 pub fn primary(points: &[PointResult]) -> Option<Condition> {
@@ -174,7 +175,7 @@ fn median(values: impl IntoIterator<Item = f64>) -> Option<f64> {
     median_min_max(values).map(|(m, _, _)| m)
 }
 
-type Key = (WorkloadKey, String, Condition);
+type Key = (WorkloadKey, Variant, Condition);
 
 /// Builds the view from every usable point.
 pub fn view(points: &[PointResult]) -> ConditionsView {
@@ -183,7 +184,7 @@ pub fn view(points: &[PointResult]) -> ConditionsView {
     let mut groups: BTreeMap<Key, Vec<&PointResult>> = BTreeMap::new();
     for p in &usable {
         groups
-            .entry((WorkloadKey::of(p), p.variant.clone(), p.condition.clone()))
+            .entry((WorkloadKey::of(p), p.variant, p.condition.clone()))
             .or_default()
             .push(p);
     }
@@ -192,7 +193,7 @@ pub fn view(points: &[PointResult]) -> ConditionsView {
         .iter()
         .map(|((w, v, c), cell)| Row {
             workload: w.label(),
-            variant: v.clone(),
+            variant: v.to_string(),
             condition: c.label(),
             cell: cell.clone(),
         })
@@ -208,22 +209,22 @@ pub fn view(points: &[PointResult]) -> ConditionsView {
                 continue;
             }
             for w in &workloads {
-                let variants: BTreeSet<&String> = cells
+                let variants: BTreeSet<Variant> = cells
                     .keys()
                     .filter(|(kw, _, _)| kw == *w)
-                    .map(|(_, v, _)| v)
+                    .map(|(_, v, _)| *v)
                     .collect();
                 for v in variants {
                     let (Some(a), Some(b)) = (
-                        cells.get(&((*w).clone(), v.clone(), base.clone())),
-                        cells.get(&((*w).clone(), v.clone(), level.clone())),
+                        cells.get(&((*w).clone(), v, base.clone())),
+                        cells.get(&((*w).clone(), v, level.clone())),
                     ) else {
                         continue;
                     };
                     costs.push(FactorCost {
                         factor,
                         workload: w.label(),
-                        variant: v.clone(),
+                        variant: v.to_string(),
                         from: base.label(),
                         to: level.label(),
                         server_cpu: ratio(b.server_cpu_ns, a.server_cpu_ns),
@@ -232,7 +233,7 @@ pub fn view(points: &[PointResult]) -> ConditionsView {
                         max_rps: ratio(b.max_rps, a.max_rps),
                     });
                 }
-                let get = |c: &Condition, v: &str| cells.get(&((*w).clone(), v.to_owned(), c.clone()));
+                let get = |c: &Condition, v: Variant| cells.get(&((*w).clone(), v, c.clone()));
                 let claim = |c: &Condition, f: fn(&Cell) -> Option<f64>, grpc_over_rest: bool| {
                     let (r, g) = (get(c, REST)?, get(c, GRPC)?);
                     if grpc_over_rest {
@@ -452,7 +453,7 @@ mod tests {
     use crate::schema::{PointKind, Rpc};
     use crate::synthetic::{PointSpec, point};
 
-    fn at(variant: &str, condition: Condition, kind: PointKind, cpu: f64, p50: f64) -> PointResult {
+    fn at(variant: Variant, condition: Condition, kind: PointKind, cpu: f64, p50: f64) -> PointResult {
         let mut spec = PointSpec::new(variant, "nested", 16384, kind, p50);
         spec.rpc = Rpc::Fetch;
         spec.server_cpu_ns = cpu;
@@ -487,7 +488,7 @@ mod tests {
         let rest = v
             .costs
             .iter()
-            .find(|c| c.variant == REST && c.factor == Factor::Tls)
+            .find(|c| c.variant == REST.name() && c.factor == Factor::Tls)
             .unwrap();
         assert!((rest.server_cpu.unwrap() - 1.25).abs() < 1e-9);
         let shift = &v.claim_shifts[0];

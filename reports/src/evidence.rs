@@ -19,9 +19,9 @@ use crate::format;
 use crate::schema::{Percentile, PointKind, PointResult, Rpc};
 
 /// The claim's REST variant.
-pub const REST: &str = Variant::CLAIM_REST.name();
+pub const REST: Variant = Variant::CLAIM_REST;
 /// The claim's gRPC variant.
-pub const GRPC: &str = Variant::CLAIM_GRPC.name();
+pub const GRPC: Variant = Variant::CLAIM_GRPC;
 
 /// What a ratio compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -516,7 +516,7 @@ pub fn round_trip_ratios<'a>(
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct WorkloadKey {
     pub rpc: Rpc,
-    pub shape: String,
+    pub shape: Shape,
     pub size: u64,
 }
 
@@ -524,7 +524,7 @@ impl WorkloadKey {
     pub fn of(p: &PointResult) -> WorkloadKey {
         WorkloadKey {
             rpc: p.workload.rpc,
-            shape: p.workload.shape.clone(),
+            shape: p.workload.shape,
             size: p.workload.size,
         }
     }
@@ -681,13 +681,13 @@ pub fn point_value(p: &PointResult, metric: Metric) -> Option<f64> {
 }
 
 /// Usable points grouped by variant, workload and load; repetitions together.
-pub type PointIndex<'a> = BTreeMap<(String, WorkloadKey, LoadKey), Vec<&'a PointResult>>;
+pub type PointIndex<'a> = BTreeMap<(Variant, WorkloadKey, LoadKey), Vec<&'a PointResult>>;
 
 pub fn index_points(points: &[PointResult]) -> PointIndex<'_> {
     let mut idx: PointIndex<'_> = BTreeMap::new();
     for p in points.iter().filter(|p| is_usable(p)) {
         if let Some(load) = LoadKey::of(&p.point) {
-            idx.entry((p.variant.clone(), WorkloadKey::of(p), load))
+            idx.entry((p.variant, WorkloadKey::of(p), load))
                 .or_default()
                 .push(p);
         }
@@ -720,21 +720,21 @@ fn metrics_at(load: LoadKey, workload_has_max: bool) -> &'static [Metric] {
 }
 
 /// Every end-to-end ratio between two variants, over all workloads and loads both measured.
-pub fn pair_ratios(points: &[PointResult], baseline: &str, candidate: &str) -> Vec<Ratio> {
+pub fn pair_ratios(points: &[PointResult], baseline: Variant, candidate: Variant) -> Vec<Ratio> {
     pair_ratios_indexed(&index_points(points), baseline, candidate)
 }
 
-pub fn pair_ratios_indexed(idx: &PointIndex<'_>, baseline: &str, candidate: &str) -> Vec<Ratio> {
+pub fn pair_ratios_indexed(idx: &PointIndex<'_>, baseline: Variant, candidate: Variant) -> Vec<Ratio> {
     let mut out = Vec::new();
     for ((variant, workload, load), base_points) in idx {
-        if variant != baseline {
+        if *variant != baseline {
             continue;
         }
-        let Some(cand_points) = idx.get(&(candidate.to_string(), workload.clone(), *load)) else {
+        let Some(cand_points) = idx.get(&(candidate, workload.clone(), *load)) else {
             continue;
         };
-        let has_max = idx.contains_key(&(baseline.to_string(), workload.clone(), LoadKey::Max))
-            && idx.contains_key(&(candidate.to_string(), workload.clone(), LoadKey::Max));
+        let has_max = idx.contains_key(&(baseline, workload.clone(), LoadKey::Max))
+            && idx.contains_key(&(candidate, workload.clone(), LoadKey::Max));
         for &metric in metrics_at(*load, has_max) {
             let b: Vec<f64> = base_points
                 .iter()
@@ -745,10 +745,10 @@ pub fn pair_ratios_indexed(idx: &PointIndex<'_>, baseline: &str, candidate: &str
                 .filter_map(|p| point_value(p, metric))
                 .collect();
             let source = Source {
-                baseline: baseline.into(),
-                candidate: candidate.into(),
+                baseline: baseline.to_string(),
+                candidate: candidate.to_string(),
                 rpc: Some(workload.rpc),
-                shape: workload.shape.clone(),
+                shape: workload.shape.to_string(),
                 size_label: Size(workload.size).to_string(),
                 load: Some(load.load_point()),
             };
@@ -765,8 +765,8 @@ pub struct Effect {
     /// `total`, or the one factor the pair differs in (`json library`, `encoding`, `transport`,
     /// `framework`).
     pub factor: &'static str,
-    pub baseline: &'static str,
-    pub candidate: &'static str,
+    pub baseline: Variant,
+    pub candidate: Variant,
 }
 
 impl Effect {
@@ -784,8 +784,8 @@ impl Effect {
         Effect {
             name: pair.name(),
             factor: pair.factor.name(),
-            baseline: pair.baseline.name(),
-            candidate: pair.candidate.name(),
+            baseline: pair.baseline,
+            candidate: pair.candidate,
         }
     }
 
@@ -868,8 +868,8 @@ mod tests {
     #[test]
     fn ratios_are_oriented_so_above_one_favours_the_candidate() {
         let src = Source {
-            baseline: REST.into(),
-            candidate: GRPC.into(),
+            baseline: REST.to_string(),
+            candidate: GRPC.to_string(),
             rpc: Some(Rpc::Echo),
             shape: "small".into(),
             size_label: "1KiB".into(),

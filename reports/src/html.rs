@@ -45,7 +45,7 @@ type WorkloadOrder = (Rpc, (usize, String), u64);
 type VariantOrder = (usize, String);
 
 fn workload_sort_key(w: &WorkloadKey) -> WorkloadOrder {
-    (w.rpc, shape_order(&w.shape), w.size)
+    (w.rpc, shape_order(w.shape.name()), w.size)
 }
 
 fn variant_order(v: &str) -> VariantOrder {
@@ -737,7 +737,7 @@ impl ReportSink for HtmlSink {
         let mut sweeps: BTreeMap<WorkloadOrder, ByVariant<'_>> = BTreeMap::new();
         for p in &usable {
             let w = WorkloadKey::of(p);
-            let v = variant_order(&p.variant);
+            let v = variant_order(p.variant.name());
             match LoadKey::of(&p.point) {
                 Some(load) => groups
                     .entry(workload_sort_key(&w))
@@ -891,7 +891,7 @@ impl ReportSink for HtmlSink {
             let slot = chosen
                 .entry(workload_sort_key(w))
                 .or_default()
-                .entry(variant_order(variant))
+                .entry(variant_order(variant.name()))
                 .or_default();
             let current = slot.first().and_then(|p| LoadKey::of(&p.point));
             let better = match (current, load) {
@@ -1037,7 +1037,7 @@ impl ReportSink for HtmlSink {
                 (
                     workload_sort_key(&WorkloadKey::of(p)),
                     point_order(&p.point),
-                    variant_order(&p.variant),
+                    variant_order(p.variant.name()),
                     p.repetition,
                 )
             };
@@ -1210,7 +1210,7 @@ fn point_order(k: &PointKind) -> (u8, f64) {
 fn ratio_workload(r: &Ratio) -> WorkloadKey {
     WorkloadKey {
         rpc: r.source.rpc.unwrap_or(Rpc::Echo),
-        shape: r.source.shape.clone(),
+        shape: r.source.shape.parse().unwrap_or(Shape::Small),
         size: r.source.size_label.parse::<Size>().map_or(0, Size::bytes),
     }
 }
@@ -1501,8 +1501,8 @@ fn load_row(p: &PointResult) -> LoadRow {
     };
     let errors: u64 = s.errors.values().sum();
     LoadRow {
-        variant: p.variant.clone(),
-        colour: variant_colour(&p.variant).into(),
+        variant: p.variant.to_string(),
+        colour: variant_colour(p.variant.name()).into(),
         workload: WorkloadKey::of(p).label(),
         load: match &p.point {
             PointKind::MaxThroughput => "closed loop".into(),

@@ -487,10 +487,10 @@ mod tests {
 
     refuses_a_different! {
         refuses_a_different_schema_version: "schema_version" => |r| r.schema_version += 1;
-        refuses_a_different_variant: "config.variant" => |r| r.config.variant = "rest-json-h1".into();
+        refuses_a_different_variant: "config.variant" => |r| r.config.variant = rpcbench_model::Variant::RestJsonH1;
         refuses_a_different_target: "config.target" => |r| r.config.target = "10.0.0.1:8080".into();
         refuses_a_different_rpc: "config.workload.rpc" => |r| r.config.workload.rpc = Rpc::Upload;
-        refuses_a_different_shape: "config.workload.shape" => |r| r.config.workload.shape = "mesh".into();
+        refuses_a_different_shape: "config.workload.shape" => |r| r.config.workload.shape = rpcbench_model::Shape::Mesh;
         refuses_a_different_size: "config.workload.size" => |r| r.config.workload.size = 512;
         refuses_a_different_seed: "config.workload.seed" => |r| r.config.workload.seed += 1;
         refuses_a_different_mode: "config.mode" => |r| r.config.mode = LoadMode::Closed { connections: 8, concurrency: 8 };

@@ -90,8 +90,8 @@ impl<'a> Report<'a> {
         let mut claim_ratios = evidence::pair_ratios(&points, REST, GRPC);
         claim_ratios.extend(evidence::round_trip_ratios(
             round_trips.iter().copied(),
-            REST,
-            GRPC,
+            REST.name(),
+            GRPC.name(),
         ));
         let effects = evidence::effects(&points);
         // The claim's REST is the idiomatic `json`; the other JSON levels on its stack and
@@ -104,7 +104,7 @@ impl<'a> Report<'a> {
                     && v.encoding().is_json()
                     && (v.stack(), v.http()) == (claim_rest.stack(), claim_rest.http())
             })
-            .flat_map(|v| evidence::pair_ratios(&points, v.name(), GRPC))
+            .flat_map(|v| evidence::pair_ratios(&points, v, GRPC))
             .collect();
         let verdict = verdict::verdict(
             &codec_ratios,
@@ -172,12 +172,16 @@ fn run_gaps(run: &RunResults, missing: &mut Vec<String>) {
         missing.push("results.json holds no load points: end-to-end was not measured".into());
         return;
     }
-    let usable = |v: &str| {
+    let usable = |v: Variant| {
         run.points
             .iter()
             .any(|p| p.variant == v && evidence::is_usable(p))
     };
-    let absent: Vec<&str> = Variant::NAMES.iter().copied().filter(|v| !usable(v)).collect();
+    let absent: Vec<&str> = Variant::ALL
+        .iter()
+        .filter(|v| !usable(**v))
+        .map(|v| v.name())
+        .collect();
     if !absent.is_empty() {
         missing.push(format!("no usable load points for {}", absent.join(", ")));
     }

@@ -14,7 +14,12 @@ use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerial
 use serde::{Deserialize, Serialize};
 
 /// Version of every JSON document in this module. Bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// - 1: the first release (variants, shapes and ids as free strings).
+/// - 2: variants and shapes typed by the model crate (an unknown one is refused when read, not
+///   carried through as a string); server CPU in ns, client-bound and schedule flags, TLS,
+///   compression and connection conditions, network profiles, remote targets.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Significant digits of every latency histogram.
 pub const HISTOGRAM_SIGFIG: u8 = 3;
@@ -200,7 +205,7 @@ impl EncodedHistogram {
     }
 }
 
-pub use rpcbench_model::Rpc;
+pub use rpcbench_model::{Rpc, Shape, Variant};
 
 /// What each request carries.
 #[derive(
@@ -208,8 +213,8 @@ pub use rpcbench_model::Rpc;
 )]
 pub struct Workload {
     pub rpc: Rpc,
-    /// Catalogue shape name (`small`, `logs`, `mesh`, `nested`, `metrics`, `blob`).
-    pub shape: String,
+    /// Catalogue shape (`small`, `logs`, `mesh`, `nested`, `metrics`, `blob`).
+    pub shape: Shape,
     /// Target protobuf-encoded payload size in bytes.
     pub size: u64,
     pub seed: u64,
@@ -375,7 +380,7 @@ pub enum LoadMode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoadConfig {
     /// Variant id, e.g. `grpc-proto-h2`.
-    pub variant: String,
+    pub variant: Variant,
     pub target: String,
     pub workload: Workload,
     #[serde(flatten)]
@@ -608,7 +613,7 @@ pub enum PointKind {
 pub struct PointResult {
     /// Stable id, e.g. `rest-json-h1/echo/small/256B/max/rep0`.
     pub id: String,
-    pub variant: String,
+    pub variant: Variant,
     pub workload: Workload,
     /// TLS, compression and connection mode (absent in older results: the plain condition).
     #[serde(default)]

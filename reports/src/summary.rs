@@ -91,8 +91,8 @@ impl ReportSink for JsonSink {
             .iter()
             .map(|e| SummaryEffect {
                 name: e.effect.name.clone(),
-                baseline: e.effect.baseline.into(),
-                candidate: e.effect.candidate.into(),
+                baseline: e.effect.baseline.to_string(),
+                candidate: e.effect.candidate.to_string(),
                 ratios: e.ratios.clone(),
             })
             .collect();

@@ -37,9 +37,9 @@ pub struct PointSpec {
 
 impl PointSpec {
     /// A closed-loop point with plausible defaults around `p50_ns`.
-    pub fn new(variant: &str, shape: &str, size: u64, kind: PointKind, p50_ns: f64) -> PointSpec {
+    pub fn new(variant: impl ToString, shape: &str, size: u64, kind: PointKind, p50_ns: f64) -> PointSpec {
         PointSpec {
-            variant: variant.into(),
+            variant: variant.to_string(),
             rpc: Rpc::Echo,
             shape: shape.into(),
             size,
@@ -150,16 +150,20 @@ pub fn point(spec: &PointSpec) -> PointResult {
         repetition: spec.repetition,
     }
     .to_string();
+    let variant: Variant = spec.variant.parse().expect("a variant of the design");
     let workload = Workload {
         rpc: spec.rpc,
-        shape: spec.shape.clone(),
+        shape: spec
+            .shape
+            .parse()
+            .expect("a synthetic point's shape is a catalogue shape"),
         size: spec.size,
         seed: 42,
     };
     PointResult {
         hgrm_file: Some(format!("hgrm/{}.hgrm", id.replace('/', "_"))),
         id,
-        variant: spec.variant.clone(),
+        variant,
         workload: workload.clone(),
         condition: Condition::default(),
         point: spec.kind.clone(),
@@ -167,7 +171,7 @@ pub fn point(spec: &PointSpec) -> PointResult {
         load: LoadReport {
             schema_version: SCHEMA_VERSION,
             config: LoadConfig {
-                variant: spec.variant.clone(),
+                variant,
                 target: "127.0.0.1:40000".into(),
                 workload,
                 mode,

@@ -166,7 +166,8 @@ fn incomplete_run_with_failed_points_still_renders() {
     let mut run = synthetic::run();
     run.complete = false;
     run.errors.push("server grpc-json-h2 exited with status 1".into());
-    run.points.retain(|p| p.variant != "grpc-json-h2");
+    run.points
+        .retain(|p| p.variant != rpcbench_model::Variant::GrpcJsonH2);
     run.points[0].error = Some("connection refused".into());
     let failed_id = run.points[0].id.clone();
     write_run(dir.path(), &run);

@@ -392,7 +392,7 @@ fn corrupt_json_is_unusable_and_named() {
     // Valid JSON of the wrong shape.
     std::fs::write(
         dir.path().join("results.json"),
-        r#"{"schema_version": 1, "points": 3}"#,
+        format!(r#"{{"schema_version": {SCHEMA_VERSION}, "points": 3}}"#),
     )
     .unwrap();
     let err = load(Side::Current, dir.path()).unwrap_err();
@@ -428,8 +428,8 @@ fn mismatched_workloads_are_unusable_and_named() {
     write_run(&a, &small_run(2, 1.0, 1));
     let mut other = small_run(2, 1.0, 2);
     for p in &mut other.points {
-        if p.variant == "grpc-proto-h2" {
-            p.workload.shape = "mesh".into();
+        if p.variant == rpcbench_model::Variant::GrpcProtoH2 {
+            p.workload.shape = rpcbench_model::Shape::Mesh;
         }
     }
     write_run(&b, &other);

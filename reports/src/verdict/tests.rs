@@ -4,13 +4,13 @@ use super::*;
 use crate::evidence::{self, Effect, Exclusion, GRPC, REST, codec_speedups, pair_ratios};
 use crate::schema::{PointKind, PointResult, Rpc};
 use crate::synthetic::{PointSpec, codec_bench, point};
-use rpcbench_model::{CodecOp, Encoding, Shape};
+use rpcbench_model::{CodecOp, Encoding, Shape, Variant};
 
 const RATE: f64 = 1000.0;
 
 /// Points of one workload: per repetition, `variant`'s latency and CPU are `x[rep]` times
 /// gRPC's (about 50 µs), at the closed-loop point and at an equal rate.
-fn variant_points(variant: &str, rpc: Rpc, shape: &str, size: u64, x: &[f64]) -> Vec<PointResult> {
+fn variant_points(variant: Variant, rpc: Rpc, shape: &str, size: u64, x: &[f64]) -> Vec<PointResult> {
     let mut out = Vec::new();
     for (rep, f) in x.iter().enumerate() {
         for kind in [PointKind::MaxThroughput, PointKind::FixedRate { rate_rps: RATE }] {
@@ -89,7 +89,7 @@ fn one_workload_of_three_reaching_the_factor_is_true_only_for_it() {
     // A preset with only two of the workloads gives them the same classes.
     let subset: Vec<PointResult> = points
         .iter()
-        .filter(|p| p.workload.shape != "nested")
+        .filter(|p| p.workload.shape != Shape::Nested)
         .cloned()
         .collect();
     let v2 = judge(&subset);
@@ -98,7 +98,7 @@ fn one_workload_of_three_reaching_the_factor_is_true_only_for_it() {
     }
     let only_small: Vec<PointResult> = points
         .iter()
-        .filter(|p| p.workload.shape == "small")
+        .filter(|p| p.workload.shape == Shape::Small)
         .cloned()
         .collect();
     assert_eq!(judge(&only_small).status, ClaimStatus::False);
@@ -156,9 +156,9 @@ fn a_json_library_that_moves_most_is_named_and_other_json_levels_are_reported_be
         (Variant::RestProtoH2, [1.15, 1.16, 1.17]),
         (Variant::RestSonicH1, [1.05, 1.06, 1.07]),
     ] {
-        points.extend(variant_points(v.name(), rpc, shape, size, &x));
+        points.extend(variant_points(v, rpc, shape, size, &x));
     }
-    let other: Vec<Ratio> = pair_ratios(&points, Variant::RestSonicH1.name(), GRPC);
+    let other: Vec<Ratio> = pair_ratios(&points, Variant::RestSonicH1, GRPC);
     let v = verdict(
         &[],
         &pair_ratios(&points, REST, GRPC),

@@ -133,11 +133,19 @@ mod tests {
 
     #[test]
     fn schedstat_sums_threads() {
+        // Other test threads start and exit meanwhile, so the live-thread sum may shrink: this
+        // thread's own line is checked, and the sum must include it.
         let pid = std::process::id();
-        let before = schedstat_ns(pid).unwrap();
+        let tid = nix::unistd::gettid().as_raw();
+        let own = || {
+            parse_schedstat(&std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/schedstat")).unwrap())
+                .unwrap()
+        };
+        let before = own();
         burn(200_000);
-        let after = schedstat_ns(pid).unwrap();
+        let after = own();
         assert!(after >= before + 200_000, "{before} → {after}");
+        assert!(schedstat_ns(pid).unwrap() >= after);
         assert_eq!(parse_schedstat("123456 789 10\n"), Some(123_456));
         assert_eq!(parse_schedstat(""), None);
     }

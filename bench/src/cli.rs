@@ -106,9 +106,16 @@ pub struct CertArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
-    /// Run directory (holding results.json), or any output directory with --criterion-dir
-    #[arg(value_name = "DIR")]
-    pub dir: PathBuf,
+    /// Run directory (holding results.json), or any output directory with --criterion-dir.
+    /// Several run directories (one per network profile, such as a multi-profile `run` writes):
+    /// each gets its report, and `networks.md`/`networks.html` show how the claim's ratio moves
+    /// across them (in the order given) and fixed vs adaptive HTTP/2 windows
+    #[arg(value_name = "DIR", required = true)]
+    pub dirs: Vec<PathBuf>,
+
+    /// Where the comparison of several DIRs is written [default: `networks/` beside the first]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 
     /// Criterion results to include [default: DIR/criterion if present, else target/criterion]
     #[arg(long, value_name = "DIR")]

@@ -29,24 +29,56 @@ fn print_rendered(r: &rpcbench_reports::Rendered) {
     );
 }
 
-/// `rpcbench report DIR`.
+/// `rpcbench report DIR [DIR...]`.
 pub fn run(args: ReportArgs) -> anyhow::Result<u8> {
     let criterion = criterion_dir(args.criterion_dir.as_deref());
-    let rendered = if args.dir.join("results.json").is_file() {
-        rpcbench_reports::render_run(&args.dir, criterion.as_deref())
-    } else {
-        let own = Some(args.dir.join("criterion")).filter(|d| d.is_dir() && args.criterion_dir.is_none());
-        let crit = own.or(criterion).with_context(|| {
-            format!(
-                "{} has no results.json and no criterion results were found",
-                args.dir.display()
-            )
-        })?;
-        rpcbench_reports::render_criterion_only(&crit, &args.dir)
+    for dir in &args.dirs {
+        let rendered = if dir.join("results.json").is_file() {
+            rpcbench_reports::render_run(dir, criterion.as_deref())
+        } else {
+            let own = Some(dir.join("criterion")).filter(|d| d.is_dir() && args.criterion_dir.is_none());
+            let crit = own.or_else(|| criterion.clone()).with_context(|| {
+                format!(
+                    "{} has no results.json and no criterion results were found",
+                    dir.display()
+                )
+            })?;
+            rpcbench_reports::render_criterion_only(&crit, dir)
+        }
+        .with_context(|| format!("cannot render the report of {}", dir.display()))?;
+        print_rendered(&rendered);
     }
-    .with_context(|| format!("cannot render the report of {}", args.dir.display()))?;
-    print_rendered(&rendered);
+    if args.dirs.len() > 1 {
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| default_networks_dir(&args.dirs[0]));
+        let html = rpcbench_reports::networks::render(&args.dirs, &out)
+            .context("cannot render the network comparison")?;
+        println!("networks: {}", html.display());
+    }
     Ok(0)
+}
+
+/// `<first>-networks/` beside the first run directory.
+pub fn default_networks_dir(first: &Path) -> PathBuf {
+    let name = first
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
+    first
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(format!("{name}-networks"))
+}
+
+/// The network comparison at the end of a multi-profile run (never fails the run).
+pub fn render_networks_after_run(dirs: &[PathBuf]) {
+    let Some(first) = dirs.first() else { return };
+    match rpcbench_reports::networks::render(dirs, &default_networks_dir(first)) {
+        Ok(html) => println!("networks: {}", html.display()),
+        Err(e) => eprintln!("rpcbench run: the network comparison could not be rendered: {e:#}"),
+    }
 }
 
 /// Renders the report of a finished run. A report failure never loses the run: results.json

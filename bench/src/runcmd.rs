@@ -120,11 +120,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     };
     // One run (directory, report, verdict) per network profile, in the order given.
     let mut code = 0;
+    let mut dirs = Vec::new();
     for profile in profiles {
         opts.network = profile;
         let out = crate::run::run(&opts)?;
         println!("results: {}", out.results.display());
         crate::report::render_after_run(&out.dir, opts.criterion_dir.as_deref());
+        dirs.push(out.dir.clone());
         if !out.complete {
             eprintln!(
                 "rpcbench run: the run on network {} is incomplete; see `errors` and failed points in {}",
@@ -136,6 +138,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
                 break;
             }
         }
+    }
+    if dirs.len() > 1 {
+        crate::report::render_networks_after_run(&dirs);
     }
     Ok(code)
 }

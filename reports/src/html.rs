@@ -24,9 +24,9 @@ use crate::sink::{ReportError, ReportSink};
 use crate::verdict::Verdict;
 
 const INDEX_TEMPLATE: &str = include_str!("../templates/index.html");
-const CHART_TEMPLATE: &str = include_str!("../templates/chart.html");
-const STYLE: &str = include_str!("../templates/style.css");
-const SCRIPT: &str = include_str!("../templates/script.js");
+pub(crate) const CHART_TEMPLATE: &str = include_str!("../templates/chart.html");
+pub(crate) const STYLE: &str = include_str!("../templates/style.css");
+pub(crate) const SCRIPT: &str = include_str!("../templates/script.js");
 
 /// Catalogue order of shapes; unknown shapes sort after, by name.
 fn shape_order(shape: &str) -> (usize, String) {

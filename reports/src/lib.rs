@@ -21,6 +21,7 @@ pub mod html;
 pub mod markdown;
 pub mod merge;
 pub mod model;
+pub mod networks;
 pub mod render;
 pub mod schema;
 pub mod sink;

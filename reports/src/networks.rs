@@ -140,7 +140,7 @@ fn ratio_wl(r: &Ratio) -> Option<Wl> {
 }
 
 fn point_wl(p: &PointResult) -> Wl {
-    (p.workload.rpc, p.workload.shape.clone(), p.workload.size)
+    (p.workload.rpc, p.workload.shape.to_string(), p.workload.size)
 }
 
 /// The claim's ratio of one metric and workload in one column: for latency the lowest equal
@@ -372,7 +372,7 @@ fn max_point(c: &ProfileColumn, variant: Variant, wl: &Wl) -> Option<(f64, Optio
         .points
         .iter()
         .filter(|p| {
-            p.variant == variant.name()
+            p.variant == variant
                 && p.point == PointKind::MaxThroughput
                 && p.error.is_none()
                 && point_wl(p) == *wl
@@ -569,7 +569,7 @@ mod tests {
             namespaces: vec![],
         });
         for p in &mut run.points {
-            if p.variant == "grpc-proto-h2" && p.point == PointKind::MaxThroughput {
+            if p.variant == Variant::GrpcProtoH2 && p.point == PointKind::MaxThroughput {
                 p.load.summary.achieved_rps *= grpc_speed;
             }
         }

@@ -130,7 +130,7 @@ pub struct ClaimShift {
 }
 
 impl ClaimShift {
-    /// `TLS (off → on), fetch nested 16KiB: server CPU 2.10x → 1.85x, p50 1.40x → 1.30x, …`
+    /// `TLS (off → on) [plain → tls], fetch nested 16KiB: server CPU 2.10x → 1.85x, p50 1.40x → 1.30x, …`
     pub fn sentence(&self) -> String {
         let mut parts = Vec::new();
         for (name, v) in [
@@ -143,9 +143,13 @@ impl ClaimShift {
                 parts.push(format!("{name} {a:.2}x → {b:.2}x"));
             }
         }
+        // The pair of conditions is named: one factor moves from several baselines (TLS off → on
+        // without compression, with gzip, with zstd), and unnamed the lines read as contradictions.
         format!(
-            "{}, {}: REST ÷ gRPC {}",
+            "{} [{} → {}], {}: REST ÷ gRPC {}",
             self.factor.label(),
+            self.from,
+            self.to,
             self.workload,
             parts.join(", ")
         )
@@ -495,6 +499,7 @@ mod tests {
         let (before, after) = shift.server_cpu.unwrap();
         assert!((before - 2.0).abs() < 1e-9 && (after - 50.0 / 30.0).abs() < 1e-9);
         assert!(shift.sentence().contains("2.00x → 1.67x"), "{}", shift.sentence());
+        assert!(shift.sentence().contains("[plain → tls]"), "{}", shift.sentence());
         assert_eq!(v.tables().len(), 2);
 
         // Only TLS points: that condition is the primary one, and nothing is compared.

@@ -125,43 +125,33 @@ pub async fn router(core: Arc<ServiceCore>, settings: &ServerSettings, encoding:
             .set_service_status(name, tonic_health::ServingStatus::Serving)
             .await;
     }
+    // The same limits and compression for every service of the listener, health included (a
+    // client that compresses every call, like grpcio with gzip, compresses its health checks).
+    macro_rules! configured {
+        ($server:expr) => {
+            $server
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit)
+                .accept_compressed(CompressionEncoding::Gzip)
+                .accept_compressed(CompressionEncoding::Zstd)
+                .send_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Zstd)
+        };
+    }
+    let health = configured!(health);
     let routes = match encoding {
-        Encoding::Protobuf => tonic::service::Routes::new(
-            grpc_proto::bench_server::BenchServer::new(bench)
-                .max_decoding_message_size(limit)
-                .max_encoding_message_size(limit)
-                .accept_compressed(CompressionEncoding::Gzip)
-                .accept_compressed(CompressionEncoding::Zstd)
-                .send_compressed(CompressionEncoding::Gzip)
-                .send_compressed(CompressionEncoding::Zstd),
-        ),
-        Encoding::Json => tonic::service::Routes::new(
-            grpc_json::bench_server::BenchServer::new(bench)
-                .max_decoding_message_size(limit)
-                .max_encoding_message_size(limit)
-                .accept_compressed(CompressionEncoding::Gzip)
-                .accept_compressed(CompressionEncoding::Zstd)
-                .send_compressed(CompressionEncoding::Gzip)
-                .send_compressed(CompressionEncoding::Zstd),
-        ),
-        Encoding::Pbjson => tonic::service::Routes::new(
-            grpc_pbjson::bench_server::BenchServer::new(bench)
-                .max_decoding_message_size(limit)
-                .max_encoding_message_size(limit)
-                .accept_compressed(CompressionEncoding::Gzip)
-                .accept_compressed(CompressionEncoding::Zstd)
-                .send_compressed(CompressionEncoding::Gzip)
-                .send_compressed(CompressionEncoding::Zstd),
-        ),
-        Encoding::Sonic => tonic::service::Routes::new(
-            grpc_sonic::bench_server::BenchServer::new(bench)
-                .max_decoding_message_size(limit)
-                .max_encoding_message_size(limit)
-                .accept_compressed(CompressionEncoding::Gzip)
-                .accept_compressed(CompressionEncoding::Zstd)
-                .send_compressed(CompressionEncoding::Gzip)
-                .send_compressed(CompressionEncoding::Zstd),
-        ),
+        Encoding::Protobuf => {
+            tonic::service::Routes::new(configured!(grpc_proto::bench_server::BenchServer::new(bench)))
+        }
+        Encoding::Json => {
+            tonic::service::Routes::new(configured!(grpc_json::bench_server::BenchServer::new(bench)))
+        }
+        Encoding::Pbjson => {
+            tonic::service::Routes::new(configured!(grpc_pbjson::bench_server::BenchServer::new(bench)))
+        }
+        Encoding::Sonic => {
+            tonic::service::Routes::new(configured!(grpc_sonic::bench_server::BenchServer::new(bench)))
+        }
     };
     routes.add_service(health).prepare().into_axum_router()
 }

@@ -203,7 +203,7 @@ pub struct Source {
     /// Variant id (load points, round trips) or `protobuf` (codec benches).
     pub candidate: String,
     pub rpc: Option<Rpc>,
-    pub shape: String,
+    pub shape: Shape,
     pub size_label: String,
     /// Load points only.
     pub load: Option<LoadPoint>,
@@ -217,7 +217,7 @@ impl Source {
             s.push_str(rpc.name());
             s.push(' ');
         }
-        s.push_str(&self.shape);
+        s.push_str(self.shape.name());
         s.push(' ');
         s.push_str(&self.size_label);
         if let Some(load) = &self.load
@@ -451,7 +451,7 @@ pub fn codec_speedups<'a>(benches: impl IntoIterator<Item = &'a Bench>) -> (Vec<
                     baseline: Encoding::Json.name().into(),
                     candidate: Encoding::Protobuf.name().into(),
                     rpc: None,
-                    shape: shape.name().into(),
+                    shape,
                     size_label: size.to_string(),
                     load: None,
                 },
@@ -503,7 +503,7 @@ pub fn round_trip_ratios<'a>(
                     baseline: baseline.into(),
                     candidate: candidate.into(),
                     rpc: Some(rpc),
-                    shape: shape.name().into(),
+                    shape,
                     size_label: size.to_string(),
                     load: None,
                 },
@@ -748,7 +748,7 @@ pub fn pair_ratios_indexed(idx: &PointIndex<'_>, baseline: Variant, candidate: V
                 baseline: baseline.to_string(),
                 candidate: candidate.to_string(),
                 rpc: Some(workload.rpc),
-                shape: workload.shape.to_string(),
+                shape: workload.shape,
                 size_label: Size(workload.size).to_string(),
                 load: Some(load.load_point()),
             };
@@ -871,7 +871,7 @@ mod tests {
             baseline: REST.to_string(),
             candidate: GRPC.to_string(),
             rpc: Some(Rpc::Echo),
-            shape: "small".into(),
+            shape: Shape::Small,
             size_label: "1KiB".into(),
             load: Some(LoadPoint::MaxThroughput),
         };

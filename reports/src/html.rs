@@ -637,7 +637,7 @@ impl ReportSink for HtmlSink {
             } else {
                 CodecOp::Decode
             };
-            let key = (shape_order(&r.source.shape), r.source.size_bytes(), op);
+            let key = (shape_order(r.source.shape.name()), r.source.size_bytes(), op);
             if let Some(row) = rows.get_mut(&key) {
                 row.speedup = r.text();
             }
@@ -1210,7 +1210,7 @@ fn point_order(k: &PointKind) -> (u8, f64) {
 fn ratio_workload(r: &Ratio) -> WorkloadKey {
     WorkloadKey {
         rpc: r.source.rpc.unwrap_or(Rpc::Echo),
-        shape: r.source.shape.parse().unwrap_or(Shape::Small),
+        shape: r.source.shape,
         size: r.source.size_label.parse::<Size>().map_or(0, Size::bytes),
     }
 }

@@ -181,7 +181,7 @@ impl ReportSink for MarkdownSink {
         let rpc = reference.source.rpc.map(|r| format!("{r} ")).unwrap_or_default();
         let mut s = format!(
             "\n### Where the difference comes from ({rpc}{} {})\n\n| effect | pair | {} |\n|---|---|{}\n",
-            escape(&reference.source.shape),
+            escape(reference.source.shape.name()),
             escape(&reference.source.size_label),
             headers.iter().map(|h| escape(h)).collect::<Vec<_>>().join(" | "),
             "---:|".repeat(metrics.len())

@@ -134,7 +134,7 @@ fn wl_label((rpc, shape, size): &Wl) -> String {
 fn ratio_wl(r: &Ratio) -> Option<Wl> {
     Some((
         r.source.rpc?,
-        r.source.shape.clone(),
+        r.source.shape.to_string(),
         r.source.size_label.parse::<Size>().ok()?.bytes(),
     ))
 }

@@ -175,7 +175,7 @@ type WorkloadKey = (String, String, u64, String);
 fn workload_key(r: &Ratio) -> WorkloadKey {
     (
         r.source.rpc.map(|x| x.name().to_string()).unwrap_or_default(),
-        r.source.shape.clone(),
+        r.source.shape.to_string(),
         r.source.size_bytes(),
         r.source.size_label.clone(),
     )
@@ -229,7 +229,7 @@ pub fn verdict(
             let serialization = codec
                 .iter()
                 .copied()
-                .filter(|c| c.source.shape == shape && c.source.size_label == size)
+                .filter(|c| c.source.shape.name() == shape && c.source.size_label == size)
                 .max_by(|a, b| a.value.total_cmp(&b.value))
                 .cloned();
             let mut w = workload_verdict(format!("{rpc} {shape} {size}"), &ratios, effects, serialization);
@@ -454,14 +454,14 @@ fn reach_phrase(all: &[&Ratio], reached: &[&Ratio]) -> String {
     let mut measured: BTreeMap<&str, BTreeSet<(u64, &str)>> = BTreeMap::new();
     for r in all {
         measured
-            .entry(&r.source.shape)
+            .entry(r.source.shape.name())
             .or_default()
             .insert((r.source.size_bytes(), &r.source.size_label));
     }
     type SizesAndOps<'a> = (BTreeSet<(u64, &'a str)>, BTreeSet<Metric>);
     let mut hit: BTreeMap<&str, SizesAndOps<'_>> = BTreeMap::new();
     for r in reached {
-        let e = hit.entry(&r.source.shape).or_default();
+        let e = hit.entry(r.source.shape.name()).or_default();
         e.0.insert((r.source.size_bytes(), &r.source.size_label));
         e.1.insert(r.metric);
     }

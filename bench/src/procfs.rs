@@ -131,10 +131,23 @@ mod tests {
         assert!(!used.is_multiple_of(1_000_000), "{used} ns looks tick-quantised");
     }
 
+    /// Burns CPU on the calling thread until that thread used at least `ns` of it.
+    fn burn_own_thread(ns: u64) {
+        let now = || clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID).map_or(0, timespec_ns);
+        let start = now();
+        let mut x = 0u64;
+        while now() - start < ns {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+    }
+
     #[test]
     fn schedstat_sums_threads() {
         // Other test threads start and exit meanwhile, so the live-thread sum may shrink: this
-        // thread's own line is checked, and the sum must include it.
+        // thread's own line is checked, and the sum must include it. The kernel updates a running
+        // thread's schedstat only when it is descheduled or ticked, so the burn is timed on this
+        // thread's own CPU clock (not the process's, which other test threads also advance) and
+        // the thread sleeps before the second reading to bring its line up to date.
         let pid = std::process::id();
         let tid = nix::unistd::gettid().as_raw();
         let own = || {
@@ -142,9 +155,10 @@ mod tests {
                 .unwrap()
         };
         let before = own();
-        burn(200_000);
+        burn_own_thread(2_000_000);
+        std::thread::sleep(std::time::Duration::from_millis(2));
         let after = own();
-        assert!(after >= before + 200_000, "{before} → {after}");
+        assert!(after >= before + 2_000_000, "{before} → {after}");
         assert!(schedstat_ns(pid).unwrap() >= after);
         assert_eq!(parse_schedstat("123456 789 10\n"), Some(123_456));
         assert_eq!(parse_schedstat(""), None);

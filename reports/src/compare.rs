@@ -34,7 +34,7 @@ use crate::schema::{
     PointKind, PointResult, Provenance, SCHEMA_VERSION, Versioned, write_atomic, write_json_atomic,
 };
 use crate::stats;
-use rpcbench_model::Variant;
+use rpcbench_model::{Metric, Variant};
 
 /// File name of the instruction-count results written by `benches/codec_instructions.rs`.
 pub const INSTRUCTIONS_FILE: &str = "instructions.json";
@@ -159,45 +159,7 @@ impl Family {
     }
 }
 
-/// Which direction is better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Better {
-    Lower,
-    Higher,
-}
-
-/// Unit of a metric's values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Unit {
-    /// Instructions per call.
-    Instructions,
-    Nanoseconds,
-    RequestsPerSecond,
-    NanosecondsPerRequest,
-    BytesPerRequest,
-}
-
-impl Unit {
-    pub fn format(self, v: f64) -> String {
-        match self {
-            Unit::Instructions => {
-                if v >= 1e6 {
-                    format!("{} M", format::sig3(v / 1e6))
-                } else if v >= 1e3 {
-                    format!("{} k", format::sig3(v / 1e3))
-                } else {
-                    format::sig3(v)
-                }
-            }
-            Unit::Nanoseconds => format::duration_ns(v),
-            Unit::RequestsPerSecond => format::rate(v),
-            Unit::NanosecondsPerRequest => format!("{}/req", format::duration_ns(v)),
-            Unit::BytesPerRequest => format!("{}/req", format::bytes(v)),
-        }
-    }
-}
+pub use rpcbench_model::{Better, Unit};
 
 /// The verdict on one metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,7 +174,7 @@ pub enum Decision {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricInput {
     /// Stable id, e.g. `instructions/codec/encode/json/mesh/16KiB`,
-    /// `e2e/rest-json-h1/echo/small/256B/max/throughput`.
+    /// `e2e/rest-json-h1/echo/small/256B/max/max_throughput`.
     pub id: String,
     pub family: Family,
     /// What it is, in words.
@@ -587,70 +549,19 @@ impl Series {
 
 type SeriesMap = BTreeMap<String, Series>;
 
-/// The end-to-end metrics of one point kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RunMetric {
-    Throughput,
-    P50,
-    P99,
-    ServerCpu,
-    Bytes,
+/// The end-to-end metrics the gate compares at one point kind.
+fn metrics_of_point(kind: &PointKind) -> &'static [Metric] {
+    match kind {
+        PointKind::MaxThroughput => &[Metric::MaxThroughput, Metric::ServerCpu, Metric::WireBytes],
+        PointKind::FixedRate { .. } | PointKind::Sweep { .. } => {
+            &[Metric::LatencyP50, Metric::LatencyP99, Metric::ServerCpu]
+        }
+    }
 }
 
-impl RunMetric {
-    fn of_point(kind: &PointKind) -> &'static [RunMetric] {
-        match kind {
-            PointKind::MaxThroughput => &[RunMetric::Throughput, RunMetric::ServerCpu, RunMetric::Bytes],
-            PointKind::FixedRate { .. } | PointKind::Sweep { .. } => {
-                &[RunMetric::P50, RunMetric::P99, RunMetric::ServerCpu]
-            }
-        }
-    }
-
-    fn slug(self) -> &'static str {
-        match self {
-            RunMetric::Throughput => "throughput",
-            RunMetric::P50 => "p50",
-            RunMetric::P99 => "p99",
-            RunMetric::ServerCpu => "server_cpu",
-            RunMetric::Bytes => "bytes",
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            RunMetric::Throughput => "max throughput",
-            RunMetric::P50 => "p50 latency",
-            RunMetric::P99 => "p99 latency",
-            RunMetric::ServerCpu => "server CPU per request",
-            RunMetric::Bytes => "bytes on the wire per request",
-        }
-    }
-
-    fn unit_better(self) -> (Unit, Better) {
-        match self {
-            RunMetric::Throughput => (Unit::RequestsPerSecond, Better::Higher),
-            RunMetric::P50 | RunMetric::P99 => (Unit::Nanoseconds, Better::Lower),
-            RunMetric::ServerCpu => (Unit::NanosecondsPerRequest, Better::Lower),
-            RunMetric::Bytes => (Unit::BytesPerRequest, Better::Lower),
-        }
-    }
-
-    fn value(self, p: &PointResult) -> Option<f64> {
-        let s = &p.load.summary;
-        let latency = || s.latency_corrected.as_ref().unwrap_or(&s.latency_service);
-        let v = match self {
-            RunMetric::Throughput => Some(s.achieved_rps),
-            RunMetric::P50 => latency().get(crate::schema::Percentile::P50).map(|v| v as f64),
-            RunMetric::P99 => latency().get(crate::schema::Percentile::P99).map(|v| v as f64),
-            RunMetric::ServerCpu => p.server.cpu_ns_per_request,
-            RunMetric::Bytes => s
-                .wire
-                .as_ref()
-                .map(|w| w.request_bytes_per_request + w.response_bytes_per_request),
-        };
-        v.filter(|v| v.is_finite() && *v > 0.0)
-    }
+/// A metric's value at a point, if measured and usable (finite, positive).
+fn run_value(metric: Metric, p: &PointResult) -> Option<f64> {
+    metric.value(&p.measures()).filter(|v| v.is_finite() && *v > 0.0)
 }
 
 /// The point part of an end-to-end id: `max`, `rate` (or `rate1`, `rate2`, … by increasing
@@ -733,8 +644,8 @@ fn extract_runs(set: &ResultSet, out: &mut SeriesMap) {
                         .unwrap_or_else(|| "incomplete".into())
                 })
             });
-            for &metric in RunMetric::of_point(&p.point) {
-                let (unit, better) = metric.unit_better();
+            for &metric in metrics_of_point(&p.point) {
+                let (unit, better) = (metric.unit(), metric.better());
                 let at = match p.point {
                     PointKind::MaxThroughput => String::new(),
                     PointKind::FixedRate { .. } => " at a fixed rate".into(),
@@ -744,20 +655,20 @@ fn extract_runs(set: &ResultSet, out: &mut SeriesMap) {
                 };
                 let label = format!(
                     "{}{at}, {} {} {} {}",
-                    metric.label(),
+                    metric.short_label(),
                     p.variant,
                     w.rpc.name(),
                     w.shape,
                     rpcbench_model::Size(w.size)
                 );
                 let s = out
-                    .entry(format!("{point_id}/{}", metric.slug()))
+                    .entry(format!("{point_id}/{}", metric.name()))
                     .or_insert_with(|| Series::new(Family::EndToEnd, label, unit, better));
                 s.config.insert(point_config(p));
                 if let PointKind::FixedRate { rate_rps } | PointKind::Sweep { rate_rps, .. } = p.point {
                     s.offered_rps.push(rate_rps);
                 }
-                match (&failed, metric.value(p)) {
+                match (&failed, run_value(metric, p)) {
                     (Some(why), _) => {
                         s.dropped
                             .push(format!("{} ({}): failed: {why}", p.id, run.path.display()))

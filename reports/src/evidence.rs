@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use rpcbench_model::{CodecOp, Encoding, Shape, Size, Variant};
+use rpcbench_model::{CodecOp, Encoding, Metric, Shape, Size, Variant};
 
 use crate::criterion::{Bench, BenchId};
 use crate::format;
@@ -22,102 +22,6 @@ use crate::schema::{Percentile, PointKind, PointResult, Rpc};
 pub const REST: Variant = Variant::CLAIM_REST;
 /// The claim's gRPC variant.
 pub const GRPC: Variant = Variant::CLAIM_GRPC;
-
-/// What a ratio compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Metric {
-    /// Criterion: time to encode one message, JSON ÷ protobuf.
-    Encode,
-    /// Criterion: time to decode one message, JSON ÷ protobuf.
-    Decode,
-    /// Criterion: one round trip at a time, in process.
-    RoundTrip,
-    /// Median latency at equal offered load (corrected for coordinated omission).
-    LatencyP50,
-    /// 99th percentile latency at equal offered load (corrected for coordinated omission).
-    LatencyP99,
-    /// Closed-loop achieved requests per second (never from a client-bound point).
-    MaxThroughput,
-    /// Requests per server core-second (10⁹ ÷ server CPU ns per request): the server's
-    /// capacity, whatever the load generator could offer.
-    ServerThroughput,
-    ServerCpu,
-    ClientCpu,
-    /// Request + response bytes on the wire per request.
-    WireBytes,
-}
-
-impl Metric {
-    pub const END_TO_END: [Metric; 8] = [
-        Metric::LatencyP50,
-        Metric::LatencyP99,
-        Metric::ServerThroughput,
-        Metric::MaxThroughput,
-        Metric::ServerCpu,
-        Metric::ClientCpu,
-        Metric::WireBytes,
-        Metric::RoundTrip,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Metric::Encode => "encode time",
-            Metric::Decode => "decode time",
-            Metric::RoundTrip => "round-trip time (criterion)",
-            Metric::LatencyP50 => "p50 latency at equal load",
-            Metric::LatencyP99 => "p99 latency at equal load",
-            Metric::MaxThroughput => "maximum throughput",
-            Metric::ServerThroughput => "requests per server core-second",
-            Metric::ServerCpu => "server CPU per request",
-            Metric::ClientCpu => "client CPU per request",
-            Metric::WireBytes => "bytes on the wire per request",
-        }
-    }
-
-    /// Shorter label for sentences.
-    pub fn short_label(self) -> &'static str {
-        match self {
-            Metric::Encode => "encode",
-            Metric::Decode => "decode",
-            Metric::RoundTrip => "criterion round trip",
-            Metric::LatencyP50 => "p50 latency",
-            Metric::LatencyP99 => "p99 latency",
-            Metric::MaxThroughput => "max throughput",
-            Metric::ServerThroughput => "requests/server core-s",
-            Metric::ServerCpu => "server CPU/request",
-            Metric::ClientCpu => "client CPU/request",
-            Metric::WireBytes => "bytes/request",
-        }
-    }
-
-    pub fn higher_is_better(self) -> bool {
-        matches!(self, Metric::MaxThroughput | Metric::ServerThroughput)
-    }
-
-    /// Metrics that say how much *faster* one side is, i.e. what the claim is about.
-    pub fn is_speed(self) -> bool {
-        matches!(
-            self,
-            Metric::Encode
-                | Metric::Decode
-                | Metric::RoundTrip
-                | Metric::LatencyP50
-                | Metric::LatencyP99
-                | Metric::MaxThroughput
-                | Metric::ServerThroughput
-        )
-    }
-
-    /// Formats a raw value of this metric (ns, req/s or bytes).
-    pub fn format_value(self, v: f64) -> String {
-        match self {
-            Metric::MaxThroughput | Metric::ServerThroughput => format::rate(v),
-            Metric::WireBytes => format::bytes(v),
-            _ => format::duration_ns(v),
-        }
-    }
-}
 
 /// How the spread of a ratio was obtained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -653,31 +557,7 @@ pub fn point_value(p: &PointResult, metric: Metric) -> Option<f64> {
         | (Some(Exclusion::ScheduleSlipped), Metric::LatencyP50 | Metric::LatencyP99) => return None,
         _ => {}
     }
-    let s = &p.load.summary;
-    let latency = |pct| {
-        s.latency_corrected
-            .as_ref()
-            .unwrap_or(&s.latency_service)
-            .get(pct)
-            .map(|v| v as f64)
-    };
-    match metric {
-        Metric::LatencyP50 => latency(Percentile::P50),
-        Metric::LatencyP99 => latency(Percentile::P99),
-        Metric::MaxThroughput => Some(s.achieved_rps),
-        Metric::ServerThroughput => p
-            .server
-            .cpu_ns_per_request
-            .filter(|ns| *ns > 0.0)
-            .map(|ns| 1e9 / ns),
-        Metric::ServerCpu => p.server.cpu_ns_per_request,
-        Metric::ClientCpu => s.client_cpu_ns_per_request,
-        Metric::WireBytes => s
-            .wire
-            .as_ref()
-            .map(|w| w.request_bytes_per_request + w.response_bytes_per_request),
-        Metric::Encode | Metric::Decode | Metric::RoundTrip => None,
-    }
+    metric.value(&p.measures())
 }
 
 /// Usable points grouped by variant, workload and load; repetitions together.

@@ -1,6 +1,8 @@
 //! Human formatting of the report's numbers: durations, bytes, rates and ratios, plus the size
 //! labels shared with the bench ids (`128B`, `1KiB`, `16KiB`, `256KiB`, `1MiB`).
 
+use rpcbench_model::{Metric, Unit};
+
 /// Formats a ratio with two significant digits: `8.4x`, `1.3x`, `0.96x`, `12x`.
 pub fn ratio(v: f64) -> String {
     if !v.is_finite() {
@@ -157,6 +159,35 @@ pub fn shape_description(shape: &str) -> String {
         "metrics" => "integer time-series (metrics)".into(),
         "blob" => "binary (blob)".into(),
         other => other.into(),
+    }
+}
+
+/// A raw value of `metric` (ns, req/s or bytes), without a per-request suffix.
+pub fn metric_value(metric: Metric, v: f64) -> String {
+    match metric.unit() {
+        Unit::RequestsPerSecond => rate(v),
+        Unit::BytesPerRequest => bytes(v),
+        Unit::Nanoseconds | Unit::NanosecondsPerRequest => duration_ns(v),
+        Unit::Instructions => unit_value(Unit::Instructions, v),
+    }
+}
+
+/// A value in `unit`, with its per-request suffix where it has one.
+pub fn unit_value(unit: Unit, v: f64) -> String {
+    match unit {
+        Unit::Instructions => {
+            if v >= 1e6 {
+                format!("{} M", sig3(v / 1e6))
+            } else if v >= 1e3 {
+                format!("{} k", sig3(v / 1e3))
+            } else {
+                sig3(v)
+            }
+        }
+        Unit::Nanoseconds => duration_ns(v),
+        Unit::RequestsPerSecond => rate(v),
+        Unit::NanosecondsPerRequest => format!("{}/req", duration_ns(v)),
+        Unit::BytesPerRequest => format!("{}/req", bytes(v)),
     }
 }
 

@@ -13,10 +13,10 @@ use crate::charts::{
     BarChart, BarSeries, BarValue, ChartView, LineChart, LineSeries, NEUTRAL, XY, encoding_colour, slug,
     variant_colour,
 };
-use rpcbench_model::{CodecOp, Encoding, Shape, Size, Variant};
+use rpcbench_model::{CodecOp, Encoding, Metric, Shape, Size, Variant};
 
 use crate::criterion::{Bench, BenchId, CriterionData};
-use crate::evidence::{self, Effect, EffectRatios, LoadKey, LoadPoint, Metric, Ratio, WorkloadKey};
+use crate::evidence::{self, Effect, EffectRatios, LoadKey, LoadPoint, Ratio, WorkloadKey};
 use crate::format;
 use crate::model::Inputs;
 use crate::schema::{EncodedSize, Percentile, PointKind, PointResult, Rpc};
@@ -101,9 +101,9 @@ fn ratio_row(what: String, r: &Ratio) -> RatioRow {
         values: format!(
             "{} {} · {} {}",
             r.source.baseline,
-            r.metric.format_value(r.baseline_value),
+            format::metric_value(r.metric, r.baseline_value),
             r.source.candidate,
-            r.metric.format_value(r.candidate_value)
+            format::metric_value(r.metric, r.candidate_value)
         ),
     }
 }

@@ -3,11 +3,12 @@
 
 use std::fmt::Write as _;
 
-use crate::evidence::{Effect, EffectRatios, LoadPoint, Metric, Ratio};
+use crate::evidence::{Effect, EffectRatios, LoadPoint, Ratio};
 use crate::format;
 use crate::model::Inputs;
 use crate::sink::{ReportError, ReportSink};
 use crate::verdict::Verdict;
+use rpcbench_model::Metric;
 
 /// The Markdown sink.
 #[derive(Debug, Default)]

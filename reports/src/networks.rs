@@ -15,12 +15,13 @@ use rpcbench_model::{LinkProfile, NetworkResult, Rpc, Size, Variant};
 use serde::Serialize;
 
 use crate::charts::{ChartView, LineChart, LineSeries, XY, slug};
-use crate::evidence::{Metric, Ratio};
+use crate::evidence::Ratio;
 use crate::format;
 use crate::model::Report;
 use crate::render::load_run_inputs;
 use crate::schema::{PointKind, PointResult, RunResults, write_atomic};
 use crate::sink::ReportError;
+use rpcbench_model::Metric;
 
 /// The metrics shown per profile, in order.
 const METRICS: [Metric; 3] = [
@@ -254,7 +255,7 @@ fn view(columns: Vec<ProfileColumn>, mut notes: Vec<String>) -> NetworksView {
             .filter(|s| !s.points.is_empty())
             .collect();
         let chart = LineChart {
-            id: slug(&["network-ratio", metric_slug(metric)]),
+            id: slug(&["network-ratio", metric.name()]),
             kind: "network-ratio",
             title: format!("{} by network profile", metric_title(metric)),
             note: Some("above 1: gRPC better; whiskers: the ratio's interval".into()),
@@ -295,14 +296,6 @@ fn view(columns: Vec<ProfileColumn>, mut notes: Vec<String>) -> NetworksView {
 }
 
 const SERIES_COLOURS: [&str; 6] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
-
-fn metric_slug(m: Metric) -> &'static str {
-    match m {
-        Metric::LatencyP50 => "p50",
-        Metric::MaxThroughput => "max-throughput",
-        _ => "server-throughput",
-    }
-}
 
 fn link_rows(columns: &[ProfileColumn]) -> Vec<Row> {
     let cells = |f: &dyn Fn(&ProfileColumn) -> String| columns.iter().map(f).collect::<Vec<_>>();

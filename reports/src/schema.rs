@@ -628,6 +628,27 @@ pub struct PointResult {
     pub error: Option<String>,
 }
 
+impl PointResult {
+    /// The raw measurements [`rpcbench_model::Metric::value`] reads: latency corrected for
+    /// coordinated omission where the point has a schedule, else service time.
+    pub fn measures(&self) -> rpcbench_model::PointMeasures {
+        let s = &self.load.summary;
+        let latency = s.latency_corrected.as_ref().unwrap_or(&s.latency_service);
+        let pct = |p| latency.get(p).map(|v| v as f64);
+        rpcbench_model::PointMeasures {
+            latency_p50_ns: pct(Percentile::P50),
+            latency_p99_ns: pct(Percentile::P99),
+            achieved_rps: s.achieved_rps,
+            server_cpu_ns_per_request: self.server.cpu_ns_per_request,
+            client_cpu_ns_per_request: s.client_cpu_ns_per_request,
+            wire_bytes_per_request: s
+                .wire
+                .as_ref()
+                .map(|w| w.request_bytes_per_request + w.response_bytes_per_request),
+        }
+    }
+}
+
 /// Loopback floor measured on the machine before the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PhysicalFloor {

@@ -25,8 +25,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::evidence::{Effect, EffectRatios, Metric, REST, Ratio};
+use crate::evidence::{Effect, EffectRatios, REST, Ratio};
 use crate::format;
+use rpcbench_model::Metric;
 
 /// The claim under test.
 pub const CLAIM: &str = "protobuf/gRPC is up to 8x faster than JSON/REST";

@@ -12,12 +12,14 @@
 #[macro_use]
 mod names;
 mod id;
+mod metric;
 pub mod network;
 mod size;
 mod variant;
 mod workload;
 
 pub use id::{BenchId, LoadLabel, PointId};
+pub use metric::{Better, Metric, PointMeasures, Unit};
 pub use names::UnknownName;
 pub use network::{LinkProfile, NetworkProfile, NetworkResult};
 pub use size::{ParseSizeError, Size};

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{Calibration, Comparison, Decision, Family, MetricComparison, level_label, p_text, signed_pct};
+use crate::format;
 
 fn escape(s: &str) -> String {
     s.replace('|', "\\|")
@@ -36,9 +37,9 @@ fn metric_table(out: &mut String, metrics: &[&MetricComparison], with_decision: 
             out,
             "| `{}` | {} (n={}) | {} (n={}) | {} | {} | {} | ",
             escape(&m.id),
-            m.unit.format(m.base.value),
+            format::unit_value(m.unit, m.base.value),
             m.base.n,
-            m.unit.format(m.current.value),
+            format::unit_value(m.unit, m.current.value),
             m.current.n,
             signed_pct(m.change_pct),
             ci_cell(m),
@@ -103,8 +104,8 @@ pub fn comparison_markdown(c: &Comparison) -> String {
                 "- `{}` ({}): {} → {}, **{}** — {}.",
                 m.id,
                 m.label,
-                m.unit.format(m.base.value),
-                m.unit.format(m.current.value),
+                format::unit_value(m.unit, m.base.value),
+                format::unit_value(m.unit, m.current.value),
                 signed_pct(m.change_pct),
                 m.reason
             );

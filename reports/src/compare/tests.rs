@@ -316,7 +316,7 @@ fn run_directories_compare_end_to_end() {
         .map(|m| m.id.as_str())
         .collect();
     assert!(
-        ids.contains(&"e2e/rest-json-h1/echo/small/256B/max/throughput"),
+        ids.contains(&"e2e/rest-json-h1/echo/small/256B/max/max_throughput"),
         "{ids:?}"
     );
     assert!(
@@ -324,7 +324,7 @@ fn run_directories_compare_end_to_end() {
         "{ids:?}"
     );
     // Bytes did not change.
-    assert!(!ids.iter().any(|i| i.ends_with("/bytes")));
+    assert!(!ids.iter().any(|i| i.ends_with("/wire_bytes")));
 
     let out = dir.path().join("out");
     let (md, json) = write_comparison(&out, &worse).unwrap();
@@ -335,7 +335,7 @@ fn run_directories_compare_end_to_end() {
     let same_bytes = worse
         .metrics
         .iter()
-        .find(|m| m.id.ends_with("max/bytes"))
+        .find(|m| m.id.ends_with("max/wire_bytes"))
         .unwrap();
     assert_eq!(same_bytes.reason, "identical values in every replicate");
 }

@@ -27,6 +27,9 @@ pub mod schema;
 pub mod sink;
 pub mod stats;
 pub mod summary;
+/// Test fixtures (synthetic result sets): only in this crate's tests, and behind the `fixtures`
+/// feature for its integration tests and examples; not part of the shipped library.
+#[cfg(any(test, feature = "fixtures"))]
 pub mod synthetic;
 pub mod verdict;
 

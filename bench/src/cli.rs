@@ -427,6 +427,30 @@ mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
 
+    /// What `rpcbench run` hands each child server reaches it unchanged, through the real
+    /// `serve` command line.
+    #[test]
+    fn serve_parses_the_settings_run_passes() {
+        let unusual = ServerSettings {
+            worker_threads: std::num::NonZeroUsize::new(2),
+            tcp_nodelay: false,
+            max_body_bytes: 4096,
+            h2_adaptive_window: true,
+            h2_max_frame_size: 65_536,
+            ..ServerSettings::default()
+        };
+        for settings in [ServerSettings::default(), unusual] {
+            let argv = ["rpcbench", "serve", "--variant", "grpc-proto-h2"]
+                .map(String::from)
+                .into_iter()
+                .chain(settings.to_args());
+            match Cli::try_parse_from(argv).map(|c| c.command) {
+                Ok(Command::Serve(a)) => assert_eq!(a.settings, settings),
+                other => panic!("serve did not parse: {other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn start_at_reads_rfc3339_and_unix_nanoseconds() {
         let t = UNIX_EPOCH + Duration::from_secs(1_795_857_600);

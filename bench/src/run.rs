@@ -445,7 +445,7 @@ async fn start_servers(
     lab: Option<&crate::netns::Lab>,
 ) -> anyhow::Result<Servers> {
     let exe = std::env::current_exe().context("cannot find the rpcbench executable")?;
-    let mut extra = settings_flags(&opts.settings);
+    let mut extra = opts.settings.to_args();
     if let Some(cpus) = &opts.server_cpus {
         extra.push("--cpus".into());
         extra.push(cpus.iter().map(usize::to_string).collect::<Vec<_>>().join(","));
@@ -546,23 +546,6 @@ async fn connect_targets(opts: &RunOptions, servers: &mut Servers) -> anyhow::Re
         );
     }
     Ok(())
-}
-
-/// The same fairness settings, as flags for `rpcbench serve`.
-fn settings_flags(s: &ServerSettings) -> Vec<String> {
-    let mut v = vec![
-        format!("--tcp-nodelay={}", s.tcp_nodelay),
-        format!("--max-body-bytes={}", s.max_body_bytes),
-        format!("--h2-stream-window={}", s.h2_stream_window),
-        format!("--h2-connection-window={}", s.h2_connection_window),
-        format!("--h2-adaptive-window={}", s.h2_adaptive_window),
-        format!("--h2-max-concurrent-streams={}", s.h2_max_concurrent_streams),
-        format!("--h2-max-frame-size={}", s.h2_max_frame_size),
-    ];
-    if let Some(n) = s.worker_threads {
-        v.push(format!("--worker-threads={n}"));
-    }
-    v
 }
 
 async fn run_matrix(ctx: &mut Ctx<'_>, lab: Option<&crate::netns::Lab>) -> anyhow::Result<()> {

@@ -63,6 +63,35 @@ impl Default for ServerSettings {
 }
 
 impl ServerSettings {
+    /// These settings as the command-line flags that parse back into them (what `rpcbench run`
+    /// passes to each `rpcbench serve` child). Every field is named here, so a new one does not
+    /// compile until it has its flag; `to_args_round_trips` checks the flags parse back equal.
+    pub fn to_args(&self) -> Vec<String> {
+        let ServerSettings {
+            worker_threads,
+            tcp_nodelay,
+            max_body_bytes,
+            h2_stream_window,
+            h2_connection_window,
+            h2_adaptive_window,
+            h2_max_concurrent_streams,
+            h2_max_frame_size,
+        } = self;
+        let mut v = vec![
+            format!("--tcp-nodelay={tcp_nodelay}"),
+            format!("--max-body-bytes={max_body_bytes}"),
+            format!("--h2-stream-window={h2_stream_window}"),
+            format!("--h2-connection-window={h2_connection_window}"),
+            format!("--h2-adaptive-window={h2_adaptive_window}"),
+            format!("--h2-max-concurrent-streams={h2_max_concurrent_streams}"),
+            format!("--h2-max-frame-size={h2_max_frame_size}"),
+        ];
+        if let Some(n) = worker_threads {
+            v.push(format!("--worker-threads={n}"));
+        }
+        v
+    }
+
     /// Worker threads to start: the explicit setting, else the CPUs this process may run on.
     pub fn effective_worker_threads(&self) -> usize {
         self.worker_threads.map(NonZeroUsize::get).unwrap_or_else(|| {
@@ -82,6 +111,28 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         settings: ServerSettings,
+    }
+
+    /// Settings unlike the defaults in every field.
+    fn unusual() -> ServerSettings {
+        ServerSettings {
+            worker_threads: NonZeroUsize::new(3),
+            tcp_nodelay: false,
+            max_body_bytes: 12_345,
+            h2_stream_window: 70_000,
+            h2_connection_window: 140_000,
+            h2_adaptive_window: true,
+            h2_max_concurrent_streams: 7,
+            h2_max_frame_size: 32 * 1024,
+        }
+    }
+
+    #[test]
+    fn to_args_round_trips() {
+        for settings in [ServerSettings::default(), unusual()] {
+            let args = std::iter::once("x".to_string()).chain(settings.to_args());
+            assert_eq!(Cli::parse_from(args).settings, settings);
+        }
     }
 
     #[test]

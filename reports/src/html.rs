@@ -18,6 +18,7 @@ use rpcbench_model::{CodecOp, Encoding, Metric, Shape, Size, Variant};
 use crate::criterion::{Bench, BenchId, CriterionData};
 use crate::evidence::{self, Effect, EffectRatios, LoadKey, LoadPoint, Ratio, WorkloadKey};
 use crate::format;
+use crate::latency::{Spectrum, merged_histogram};
 use crate::model::Inputs;
 use crate::schema::{EncodedSize, Percentile, PointKind, PointResult, Rpc};
 use crate::sink::{ReportError, ReportSink};
@@ -1308,74 +1309,33 @@ fn effect_tables(effects: &[EffectRatios]) -> Vec<EffectTable> {
         .collect()
 }
 
-/// Merges the repetitions' histograms; `Ok(None)` when no point has the requested one.
-fn merged_histogram(points: &[&PointResult], corrected: bool) -> Result<Option<Histogram<u64>>, String> {
-    let mut merged: Option<Histogram<u64>> = None;
-    for p in points {
-        let enc = if corrected {
-            p.load.histograms.corrected.as_ref()
-        } else {
-            Some(&p.load.histograms.service)
-        };
-        let Some(enc) = enc else { continue };
-        let h = enc.decode().map_err(|e| format!("{}: {e}", p.id))?;
-        match &mut merged {
-            None => merged = Some(h),
-            Some(m) => m
-                .add(&h)
-                .map_err(|e| format!("{}: cannot merge histograms: {e:?}", p.id))?,
-        }
-    }
-    Ok(merged.filter(|h| !h.is_empty()))
-}
-
-/// Latency at quantiles spaced evenly on the `1/(1-p)` axis, 10 per decade, up to the
-/// resolution the sample count allows, then the maximum. Tooltips sit on the percentiles a
-/// reader looks for (p50, p90, p99, ...) and the maximum.
+/// Draws a spectrum: tooltips on the labelled percentiles and the maximum.
 fn spectrum_series(variant: &str, h: &Histogram<u64>) -> LineSeries {
-    let x_max = (h.len() as f64).clamp(10.0, 1e6);
-    let mut points = Vec::new();
-    let mut i = 0;
-    loop {
-        let x = 10f64.powf(i as f64 / 10.0);
-        if x > x_max * 1.0001 {
-            break;
-        }
-        let q = 1.0 - 1.0 / x;
-        let v = h.value_at_quantile(q) as f64;
-        // x = 2, 10, 100, ...: p50, p90, p99, p99.9, ...
-        let labelled = i == 3 || (i > 0 && i % 10 == 0);
-        let title = if labelled {
-            let q = if i == 3 { 0.5 } else { q };
-            let v = if i == 3 {
-                h.value_at_quantile(0.5) as f64
-            } else {
-                v
-            };
-            format!(
-                "{variant}: p{} = {}",
-                format::sig3(q * 100.0).trim_end_matches(".0"),
-                format::duration_ns(v)
-            )
-        } else {
-            String::new()
-        };
-        points.push(XY {
-            x,
-            y: v,
+    let spectrum = Spectrum::of(h);
+    let mut points: Vec<XY> = spectrum
+        .points
+        .iter()
+        .map(|p| XY {
+            x: p.x,
+            y: p.latency_ns,
             y_range: None,
-            title,
-        });
-        i += 1;
-    }
+            title: p.labelled.map_or_else(String::new, |(q, v)| {
+                format!(
+                    "{variant}: p{} = {}",
+                    format::sig3(q * 100.0).trim_end_matches(".0"),
+                    format::duration_ns(v)
+                )
+            }),
+        })
+        .collect();
     points.push(XY {
-        x: x_max,
-        y: h.max() as f64,
+        x: spectrum.x_max,
+        y: spectrum.max_ns,
         y_range: None,
         title: format!(
             "{variant}: max = {} ({} requests)",
-            format::duration_ns(h.max() as f64),
-            h.len()
+            format::duration_ns(spectrum.max_ns),
+            spectrum.count
         ),
     });
     LineSeries {
@@ -1708,18 +1668,6 @@ mod tests {
         assert_eq!(
             relative_href(Path::new("/a/b/run"), Path::new("/a/c/report/index.html")),
             "../../c/report/index.html"
-        );
-    }
-
-    #[test]
-    fn spectrum_reaches_the_tail() {
-        let h = crate::synthetic::latency_histogram(50_000.0, 2.0, 1, 20_000);
-        let s = spectrum_series("grpc-proto-h2", &h);
-        assert_eq!(s.points.first().unwrap().x, 1.0);
-        assert_eq!(s.points.last().unwrap().y, h.max() as f64);
-        assert!(
-            s.points.windows(2).all(|w| w[0].y <= w[1].y),
-            "latency grows with the percentile"
         );
     }
 }

@@ -18,6 +18,7 @@ pub mod evidence;
 pub mod format;
 pub mod hgrm;
 pub mod html;
+pub mod latency;
 pub mod markdown;
 pub mod merge;
 pub mod model;

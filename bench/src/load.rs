@@ -487,10 +487,12 @@ pub async fn run(
     }
     // The workers are done; a pacer still sleeping towards the end of the schedule stops now.
     shared.stop.store(true, Ordering::SeqCst);
-    if let Some(Ok(t)) = pacer_thread
-        && t.join().is_err()
-    {
-        shared.abort("the pacer thread panicked".into());
+    let mut pacer_release_late = None;
+    if let Some(Ok(t)) = pacer_thread {
+        match t.join() {
+            Ok(h) => pacer_release_late = Some(h),
+            Err(_) => shared.abort("the pacer thread panicked".into()),
+        }
     }
     let finished = Instant::now();
     let server_cpu_end = server_cpu_ns(spec.server_pid, spec.server_stats.as_ref()).await;
@@ -578,6 +580,14 @@ pub async fn run(
         latency_corrected: open.then(|| LatencyStats::from_histogram(&total.corrected)),
         latency_service: LatencyStats::from_histogram(&total.service),
         pacer_lag: open.then(|| LatencyStats::from_histogram(&total.pacer_lag)),
+        pacer_release_late: pacer_release_late
+            .as_ref()
+            .filter(|_| open)
+            .map(LatencyStats::from_histogram),
+        late_releases: pacer_release_late
+            .as_ref()
+            .filter(|_| open)
+            .map(|h| h.len() - h.count_between(0, LATE_SEND_THRESHOLD_NS)),
         client_cpu_ns_per_request: per_request(cpu_used),
         client_cpu_utilization: (!elapsed.is_zero()).then(|| {
             let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -1045,7 +1055,11 @@ impl Pacer {
     /// before the earliest next slot of any schedule, then releases it. Ends when every schedule
     /// ended or the load stops, then wakes every worker (`workers` extra permits per schedule)
     /// so they return.
-    fn run(self, shared: &Shared, workers: usize) {
+    ///
+    /// Returns how late each release was against its own target (due − lead): the timer and
+    /// scheduler floor of this machine during the load, which no client can beat.
+    fn run(self, shared: &Shared, workers: usize) -> Histogram<u64> {
+        let mut release_late = new_histogram();
         // The default 50 µs timer slack would be added to every wake-up.
         let _ = nix::sys::prctl::set_timerslack(1);
         let over = |s: &Schedule, n: u64| {
@@ -1073,6 +1087,7 @@ impl Pacer {
                 }
                 sleep_until(now, release.min(now + PACER_MAX_SLEEP));
             }
+            release_late.saturating_record(nanos(Instant::now().saturating_duration_since(release)).max(1));
             schedule.released.fetch_add(1, Ordering::SeqCst);
             schedule.permits.add_permits(1);
             next[i] += 1;
@@ -1082,6 +1097,7 @@ impl Pacer {
                 .permits
                 .add_permits(workers.min(tokio::sync::Semaphore::MAX_PERMITS));
         }
+        release_late
     }
 }
 

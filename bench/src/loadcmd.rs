@@ -212,6 +212,9 @@ pub fn render_summary(config: &LoadConfig, s: &LoadSummary) -> String {
     if let Some(l) = &s.pacer_lag {
         row("pacer lag", l);
     }
+    if let Some(l) = &s.pacer_release_late {
+        row("timer floor", l);
+    }
     if let Some(h) = &s.handshake {
         row("handshake", h);
     }

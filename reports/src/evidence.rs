@@ -476,11 +476,18 @@ pub fn is_usable(p: &PointResult) -> bool {
 pub const CLIENT_BOUND_CLIENT_MIN: f64 = 0.9;
 /// …while the server was less busy than this: the point measured the generator, not the server.
 pub const CLIENT_BOUND_SERVER_MAX: f64 = 0.9;
-/// An open-loop point kept its schedule when its pacer-lag p99 is at most this…
+/// An open-loop point kept its schedule when its pacer-lag p99 is at most this above
+/// [`MACHINE_FLOOR_WAKEUPS`] times the p99 of the pacer thread's own release lateness (the
+/// machine's timer floor during the point; 0 when not recorded)…
 pub const SCHEDULE_LAG_P99_MAX_NS: u64 = 100_000;
-/// …and at most this share of its sends were late by more than
-/// [`crate::schema::LATE_SEND_THRESHOLD_NS`].
+/// …and at most this share of its sends, above [`MACHINE_FLOOR_WAKEUPS`] times the share of late
+/// releases, were late by more than [`crate::schema::LATE_SEND_THRESHOLD_NS`].
 pub const SCHEDULE_LATE_SHARE_MAX: f64 = 0.001;
+/// A send waits on two timed wake-ups in a row — the pacer thread's, then the client runtime's
+/// thread — and each meets the machine's timer floor: the lag the machine alone allows is this
+/// many times the pacer's own lateness. On a VM whose `clock_nanosleep` wakes 2–4 ms late at p99
+/// no client keeps a 100 µs p99; a point is marked only when the client adds lag of its own.
+pub const MACHINE_FLOOR_WAKEUPS: u64 = 2;
 
 /// Why a point's value does not enter a ratio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -501,8 +508,9 @@ impl Exclusion {
                 CLIENT_BOUND_SERVER_MAX * 100.0
             ),
             Exclusion::ScheduleSlipped => format!(
-                "schedule not kept (pacer-lag p99 > {} µs or more than {}% of sends late by > {} ms): its latencies are left out",
+                "schedule not kept (pacer-lag p99 > {} µs above {}× the machine's timer floor, or more than {}% of sends late by > {} ms beyond it): its latencies are left out",
                 SCHEDULE_LAG_P99_MAX_NS / 1_000,
+                MACHINE_FLOOR_WAKEUPS,
                 SCHEDULE_LATE_SHARE_MAX * 100.0,
                 crate::schema::LATE_SEND_THRESHOLD_NS / 1_000_000
             ),
@@ -528,13 +536,22 @@ pub fn schedule_kept(p: &PointResult) -> bool {
     let Some(lag) = &s.pacer_lag else {
         return true;
     };
+    let floor = s
+        .pacer_release_late
+        .as_ref()
+        .and_then(|f| f.percentiles_ns.get(&Percentile::P99).copied())
+        .unwrap_or(0);
     let p99_ok = lag
         .percentiles_ns
         .get(&Percentile::P99)
-        .is_some_and(|v| *v <= SCHEDULE_LAG_P99_MAX_NS);
+        .is_some_and(|v| *v <= SCHEDULE_LAG_P99_MAX_NS + MACHINE_FLOOR_WAKEUPS * floor);
     let late = s.late_sends.unwrap_or(0) as f64;
     let sent = (s.ok + s.errors.values().sum::<u64>()).max(1) as f64;
-    p99_ok && late / sent <= SCHEDULE_LATE_SHARE_MAX
+    let floor_share = match (&s.pacer_release_late, s.late_releases) {
+        (Some(f), Some(late)) if f.count > 0 => late as f64 / f.count as f64,
+        _ => 0.0,
+    };
+    p99_ok && late / sent <= SCHEDULE_LATE_SHARE_MAX + MACHINE_FLOOR_WAKEUPS as f64 * floor_share
 }
 
 /// What, if anything, keeps a point out of the ratios of some metrics.

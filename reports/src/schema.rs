@@ -445,6 +445,14 @@ pub struct LoadSummary {
     pub latency_service: LatencyStats,
     /// Actual minus intended send time (open loop only).
     pub pacer_lag: Option<LatencyStats>,
+    /// Open loop only: how late the pacer thread's own timed wake-ups released their slots, the
+    /// machine's timer and scheduler floor during this point (no client can send earlier than
+    /// it wakes). [`crate::evidence::schedule_kept`] judges the pacer lag against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pacer_release_late: Option<LatencyStats>,
+    /// Open loop only: releases later than [`LATE_SEND_THRESHOLD_NS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_releases: Option<u64>,
     /// Client process CPU (user + system) divided by completed requests.
     pub client_cpu_ns_per_request: Option<f64>,
     /// Client process CPU over the measured phase ÷ (elapsed × CPUs the client may use). Near 1:

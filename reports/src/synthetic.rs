@@ -204,6 +204,8 @@ pub fn point(spec: &PointSpec) -> PointResult {
                 latency_corrected: corrected.as_ref().map(LatencyStats::from_histogram),
                 latency_service: LatencyStats::from_histogram(&service),
                 pacer_lag: lag.as_ref().map(LatencyStats::from_histogram),
+                pacer_release_late: None,
+                late_releases: None,
                 client_cpu_ns_per_request: Some(spec.client_cpu_ns),
                 client_cpu_utilization: Some(spec.client_utilization),
                 wire: Some(WireStats {

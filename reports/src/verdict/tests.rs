@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::evidence::{self, Effect, Exclusion, GRPC, REST, codec_speedups, pair_ratios};
-use crate::schema::{PointKind, PointResult, Rpc};
+use crate::schema::{LatencyStats, PointKind, PointResult, Rpc};
 use crate::synthetic::{PointSpec, codec_bench, point};
 use rpcbench_model::{CodecOp, Encoding, Shape, Variant};
 
@@ -272,6 +272,37 @@ fn schedule_that_slipped_keeps_latency_out() {
         "latency from slipped points: {ratios:?}"
     );
     assert!(ratios.iter().any(|r| r.metric == Metric::ServerThroughput));
+}
+
+#[test]
+fn schedule_is_judged_against_the_machines_timer_floor() {
+    // 2 ms of pacer lag at p99, every send late by > 1 ms: slipped on its own…
+    let mut spec = PointSpec::new(
+        REST,
+        "small",
+        256,
+        PointKind::FixedRate { rate_rps: 1000.0 },
+        65_000.0,
+    );
+    spec.pacer_lag_ns = Some(2_000_000);
+    let mut p = point(&spec);
+    assert_eq!(evidence::exclusion(&p), Some(Exclusion::ScheduleSlipped));
+    let floor = |p99_ns: u64, late_share: f64, p: &mut PointResult| {
+        let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).unwrap();
+        h.record_n(p99_ns, 1000).unwrap();
+        let s = &mut p.load.summary;
+        s.pacer_release_late = Some(LatencyStats::from_histogram(&h));
+        s.late_releases = Some((late_share * 1000.0) as u64);
+    };
+    // …kept when the pacer thread itself woke 1 ms late as often: two such wake-ups allow 2.1 ms…
+    floor(1_000_000, 1.0, &mut p);
+    assert_eq!(evidence::exclusion(&p), None);
+    // …but not when the machine's floor was 0.5 ms: the client added lag of its own.
+    floor(500_000, 1.0, &mut p);
+    assert_eq!(evidence::exclusion(&p), Some(Exclusion::ScheduleSlipped));
+    // A low p99 floor with few late releases does not excuse every send being late.
+    floor(1_000_000, 0.0, &mut p);
+    assert_eq!(evidence::exclusion(&p), Some(Exclusion::ScheduleSlipped));
 }
 
 #[test]

@@ -487,7 +487,7 @@ pub async fn run(
     }
     // The workers are done; a pacer still sleeping towards the end of the schedule stops now.
     shared.stop.store(true, Ordering::SeqCst);
-    let mut pacer_release_late = None;
+    let mut pacer_release_late: Option<(Histogram<u64>, bool)> = None;
     if let Some(Ok(t)) = pacer_thread {
         match t.join() {
             Ok(h) => pacer_release_late = Some(h),
@@ -583,11 +583,12 @@ pub async fn run(
         pacer_release_late: pacer_release_late
             .as_ref()
             .filter(|_| open)
-            .map(LatencyStats::from_histogram),
+            .map(|(h, _)| LatencyStats::from_histogram(h)),
         late_releases: pacer_release_late
             .as_ref()
             .filter(|_| open)
-            .map(|h| h.len() - h.count_between(0, LATE_SEND_THRESHOLD_NS)),
+            .map(|(h, _)| h.len() - h.count_between(0, LATE_SEND_THRESHOLD_NS)),
+        pacer_realtime: pacer_release_late.as_ref().filter(|_| open).map(|(_, rt)| *rt),
         client_cpu_ns_per_request: per_request(cpu_used),
         client_cpu_utilization: (!elapsed.is_zero()).then(|| {
             let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -1058,8 +1059,9 @@ impl Pacer {
     ///
     /// Returns how late each release was against its own target (due − lead): the timer and
     /// scheduler floor of this machine during the load, which no client can beat.
-    fn run(self, shared: &Shared, workers: usize) -> Histogram<u64> {
+    fn run(self, shared: &Shared, workers: usize) -> (Histogram<u64>, bool) {
         let mut release_late = new_histogram();
+        let realtime = raise_to_realtime();
         // The default 50 µs timer slack would be added to every wake-up.
         let _ = nix::sys::prctl::set_timerslack(1);
         let over = |s: &Schedule, n: u64| {
@@ -1097,8 +1099,21 @@ impl Pacer {
                 .permits
                 .add_permits(workers.min(tokio::sync::Semaphore::MAX_PERMITS));
         }
-        release_late
+        (release_late, realtime)
     }
+}
+
+/// Makes the calling thread (the pacer) `SCHED_FIFO` at the lowest real-time priority when the
+/// process may (root or `CAP_SYS_NICE`): a waking pacer then preempts the client runtime's own
+/// thread on the same CPU at once instead of waiting for the fair scheduler, so its release
+/// lateness is the machine's timer floor rather than the client's busy time. It only sleeps
+/// and hands out permits, so it cannot starve the CPU. Without the permission it stays
+/// `SCHED_OTHER`; `LoadSummary::pacer_realtime` records which.
+#[allow(unsafe_code)] // one syscall nix does not wrap
+fn raise_to_realtime() -> bool {
+    let param = libc::sched_param { sched_priority: 1 };
+    // SAFETY: sched_setscheduler with pid 0 changes only the calling thread; `param` is valid.
+    unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) == 0 }
 }
 
 /// Sleeps until `wake` on an absolute `CLOCK_MONOTONIC` deadline (the clock `Instant` reads on

@@ -273,6 +273,7 @@ pub fn merge_loads(inputs: &[(PathBuf, LoadReport)]) -> Result<LoadReport, Merge
         // absolute schedule rule.
         pacer_release_late: None,
         late_releases: None,
+        pacer_realtime: None,
         client_cpu_ns_per_request: per_request(total(|s| s.client_cpu_ns_per_request)),
         // The busiest generator: near 1 means at least one generator measured itself.
         client_cpu_utilization: summaries

@@ -453,6 +453,10 @@ pub struct LoadSummary {
     /// Open loop only: releases later than [`LATE_SEND_THRESHOLD_NS`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_releases: Option<u64>,
+    /// Open loop only: whether the pacer thread ran `SCHED_FIFO` (it preempts the client's own
+    /// thread on wake-up) or, without the permission, under the fair scheduler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pacer_realtime: Option<bool>,
     /// Client process CPU (user + system) divided by completed requests.
     pub client_cpu_ns_per_request: Option<f64>,
     /// Client process CPU over the measured phase ÷ (elapsed × CPUs the client may use). Near 1:

@@ -206,6 +206,7 @@ pub fn point(spec: &PointSpec) -> PointResult {
                 pacer_lag: lag.as_ref().map(LatencyStats::from_histogram),
                 pacer_release_late: None,
                 late_releases: None,
+                pacer_realtime: None,
                 client_cpu_ns_per_request: Some(spec.client_cpu_ns),
                 client_cpu_utilization: Some(spec.client_utilization),
                 wire: Some(WireStats {

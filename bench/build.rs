@@ -49,5 +49,12 @@ fn main() {
             println!("cargo:rerun-if-changed={path}");
         }
     }
+    // …and when any workspace source changes: an edit that is not staged leaves the index alone,
+    // and the recorded dirty flag would stay false.
+    for dir in ["src", "../servers/src", "../reports/src", "../proto/src", "../proto/model/src"] {
+        if std::path::Path::new(dir).exists() {
+            println!("cargo:rerun-if-changed={dir}");
+        }
+    }
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -4,6 +4,7 @@
 //! The design decision to know: there is one client type ([`client::Client`]) for all
 //! variants and one load loop over it; the protocol is a parameter, never a copy of the loop.
 
+pub mod caps;
 pub mod cli;
 pub mod client;
 pub mod codec_matrix;

@@ -151,6 +151,8 @@ pub enum LoadError {
     StartPassed { at: SystemTime, passed: Duration },
     #[error(transparent)]
     Connect(#[from] ClientError),
+    #[error(transparent)]
+    Cap(#[from] crate::caps::CapError),
     #[error("{0}")]
     Stream(String),
 }
@@ -163,6 +165,8 @@ pub struct Recorder {
     pub error_statuses: BTreeMap<String, u64>,
     pub checked: u64,
     pub late_sends: u64,
+    /// Open loop: slots of the measured phase taken after its end, so not sent.
+    pub missed: u64,
     pub corrected: Histogram<u64>,
     pub service: Histogram<u64>,
     pub pacer_lag: Histogram<u64>,
@@ -184,6 +188,7 @@ impl Default for Recorder {
             error_statuses: BTreeMap::new(),
             checked: 0,
             late_sends: 0,
+            missed: 0,
             corrected: new_histogram(),
             service: new_histogram(),
             pacer_lag: new_histogram(),
@@ -204,6 +209,7 @@ impl Recorder {
         }
         self.checked += other.checked;
         self.late_sends += other.late_sends;
+        self.missed += other.missed;
         // Same bounds everywhere, so adding cannot fail.
         let _ = self.corrected.add(&other.corrected);
         let _ = self.service.add(&other.service);
@@ -357,6 +363,11 @@ pub async fn run(
     stop: &StopHandle,
     progress: Option<ProgressFn>,
 ) -> Result<LoadOutcome, LoadError> {
+    // Rates derived during a run (common rates, sweeps) meet the same cap as the flags and
+    // scenario files: a slot interval that rounds towards 0 ns would never end a point.
+    if let Pacing::Open { rate } = spec.pacing {
+        crate::caps::rate("rate", rate)?;
+    }
     let counters = Arc::new(WireCounters::default());
     let workers: Vec<Planned> = match &spec.stream {
         None => connect_all(spec, &counters)
@@ -495,6 +506,18 @@ pub async fn run(
         }
     }
     let finished = Instant::now();
+    // Slots of the measured phase the pacer released that no worker took (every worker had
+    // stopped at the deadline): missed like those taken too late.
+    let unsent = match (&global, spec.bound) {
+        (Some(g), Bound::Duration(_)) => {
+            let released = g.released.load(Ordering::SeqCst);
+            let taken = g.taken.load(Ordering::SeqCst);
+            let iv = nanos(g.interval).max(1);
+            let first_measured = nanos(measure_start.saturating_duration_since(g.origin)).div_ceil(iv);
+            released.saturating_sub(taken.max(first_measured))
+        }
+        _ => 0,
+    };
     let server_cpu_end = server_cpu_ns(spec.server_pid, spec.server_stats.as_ref()).await;
     if let Some(p) = progress_task {
         p.abort();
@@ -577,6 +600,8 @@ pub async fn run(
             Pacing::Closed => None,
         },
         late_sends: open.then_some(total.late_sends),
+        missed_slots: open.then_some(total.missed + unsent),
+        invalid: None,
         latency_corrected: open.then(|| LatencyStats::from_histogram(&total.corrected)),
         latency_service: LatencyStats::from_histogram(&total.service),
         pacer_lag: open.then(|| LatencyStats::from_histogram(&total.pacer_lag)),
@@ -614,6 +639,7 @@ pub async fn run(
         _ => None,
     };
     let mut summary = summary;
+    summary.invalid = summary.invalid_reason();
     if let Some(stream) = &mut summary.stream {
         stream.server_cpu_ns_per_message = server_cpu_ns
             .filter(|_| total.ok > 0)
@@ -889,6 +915,10 @@ async fn worker(ctx: WorkerCtx, mut worker: Worker) {
         counters,
     } = ctx;
     let open = slots.open();
+    let paced = matches!(slots, SlotSource::Paced(_));
+    // The deadline: past the measured phase's end nothing new is sent; requests in flight get
+    // their timeout, so a point ends within its duration plus one request timeout.
+    let past_deadline = || shared.end.is_some_and(|end| Instant::now() >= end);
     let mut sent_count = 0u64;
     // Requests sent on the current connection (cold connections only).
     let mut on_connection = 0u64;
@@ -904,6 +934,13 @@ async fn worker(ctx: WorkerCtx, mut worker: Worker) {
             return;
         }
         let measured = intended >= shared.measure_start;
+        if paced && past_deadline() {
+            // Released in time but no connection was free before the end: missed, not sent late.
+            if measured {
+                recorder.lock().unwrap_or_else(|p| p.into_inner()).missed += 1;
+            }
+            continue;
+        }
         if measured
             && let Some(limit) = shared.request_limit
             && shared.claimed.fetch_add(1, Ordering::Relaxed) >= limit
@@ -932,10 +969,17 @@ async fn worker(ctx: WorkerCtx, mut worker: Worker) {
                     r.connections_opened += 1;
                 }
                 on_connection = 0;
+                if paced && past_deadline() {
+                    if measured {
+                        recorder.lock().unwrap_or_else(|p| p.into_inner()).missed += 1;
+                    }
+                    continue;
+                }
             }
             on_connection += 1;
         }
         let check = sent_count.is_multiple_of(spec.check_every);
+        let attempt = Instant::now();
         let result = match tokio::time::timeout(spec.timeout, worker.exchange(&spec.call, slot, check)).await
         {
             Ok(r) => r,
@@ -963,7 +1007,20 @@ async fn worker(ctx: WorkerCtx, mut worker: Worker) {
                         }
                     }
                 }
-                Err(e) => r.error(e),
+                Err(e) => {
+                    r.error(e);
+                    // A request that got no answer in time took at least that long: it enters
+                    // the latency histograms at its elapsed time, so a stall at the end of the
+                    // window shows in the tail instead of vanishing with the request.
+                    if e.kind() == ErrorKind::Timeout {
+                        r.service
+                            .saturating_record(nanos(done.saturating_duration_since(attempt)).max(1));
+                        if open {
+                            r.corrected
+                                .saturating_record(nanos(done.saturating_duration_since(intended)).max(1));
+                        }
+                    }
+                }
             }
         }
         if let Some((kind, message)) = failure {
@@ -979,7 +1036,20 @@ async fn worker(ctx: WorkerCtx, mut worker: Worker) {
                 kind,
                 ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Connect
             ) {
-                match spec.open(Arc::clone(&counters)).await {
+                // Past the deadline there is nothing left to send on a new connection; before
+                // it, reconnecting may take at most the time left.
+                if past_deadline() || shared.stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let reconnect = spec.open(Arc::clone(&counters));
+                let reconnected = match shared.end {
+                    Some(end) => match tokio::time::timeout_at(end.into(), reconnect).await {
+                        Ok(r) => r,
+                        Err(_) => return,
+                    },
+                    None => reconnect.await,
+                };
+                match reconnected {
                     Ok(c) => {
                         worker = Worker::Unary(c);
                         on_connection = 0;

@@ -18,6 +18,9 @@ use crate::stream_client::{StreamKind, Transport};
 
 /// Exit code when a load stopped early and wrote partial results.
 pub const EXIT_INCOMPLETE: u8 = 3;
+/// Exit code when a load ran to its end but its measurements cannot be used: no request
+/// completed, or too many timed out ([`LoadSummary::invalid_reason`]). Results are still written.
+pub const EXIT_INVALID: u8 = 4;
 
 /// Parses `http://HOST:PORT`, `https://HOST:PORT` or `HOST:PORT` into a socket address.
 pub fn parse_target(target: &str) -> anyhow::Result<SocketAddr> {
@@ -186,6 +189,12 @@ pub fn render_summary(config: &LoadConfig, s: &LoadSummary) -> String {
             "  late sends  {late} (sent more than 1 ms after their intended time)"
         );
     }
+    if let Some(missed) = s.missed_slots {
+        let _ = writeln!(
+            out,
+            "  missed      {missed} scheduled slot(s) not sent by the end of the window (no connection free in time)"
+        );
+    }
     let _ = writeln!(
         out,
         "  latency (µs)     {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
@@ -271,7 +280,39 @@ pub fn render_summary(config: &LoadConfig, s: &LoadSummary) -> String {
             s.incomplete_reason.as_deref().unwrap_or("stopped early")
         );
     }
+    if let Some(reason) = &s.invalid {
+        let _ = writeln!(out, "  INVALID     {reason}");
+    }
     out
+}
+
+/// Every rate, count and duration of the flags against the load's caps ([`crate::caps`], the
+/// same a scenario file is checked against).
+fn validate_caps(args: &LoadArgs) -> Result<(), crate::caps::CapError> {
+    use crate::caps;
+    if let Some(rate) = args.rate {
+        caps::rate("--rate", rate)?;
+    }
+    if let Some(n) = args.requests {
+        caps::count("--requests", n, caps::MAX_REQUESTS)?;
+    } else {
+        caps::duration("--duration", *args.duration, true)?;
+    }
+    caps::duration("--warmup", *args.warmup, false)?;
+    caps::timeout("--timeout", *args.timeout)?;
+    caps::count(
+        "--connections",
+        u64::from(args.connections.get()),
+        caps::MAX_CONNECTIONS,
+    )?;
+    if let Some(c) = args.concurrency {
+        caps::count("--concurrency", u64::from(c.get()), caps::MAX_CONCURRENCY)?;
+    }
+    caps::count("--streams", u64::from(args.streams.get()), caps::MAX_CONCURRENCY)?;
+    if let Some(n) = args.cold_every {
+        caps::count("--cold-every", n.get(), caps::MAX_REQUESTS)?;
+    }
+    Ok(())
 }
 
 /// Runs `rpcbench load`. Returns the process exit code.
@@ -290,11 +331,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
     };
     let addr = parse_target(&args.target)?;
     let (shape, rpc) = (args.shape, args.rpc);
-    if let Some(rate) = args.rate
-        && !(rate.is_finite() && rate > 0.0 && rate <= 10_000_000.0)
-    {
-        bail!("--rate must be a positive number of requests per second (at most 1e7), got {rate}");
-    }
+    validate_caps(&args)?;
     let call = Call::new(args.variant, rpc, shape, args.size, args.seed).context("--shape/--size")?;
     let connections = args.connections.get();
     let stream = match args.stream {
@@ -434,11 +471,17 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
         write_atomic(Path::new(path), hgrm_text(&outcome).as_bytes())?;
         println!("  histogram   {}", path.display());
     }
-    Ok(if outcome.summary.complete {
-        0
-    } else {
-        EXIT_INCOMPLETE
-    })
+    if !outcome.summary.complete {
+        return Ok(EXIT_INCOMPLETE);
+    }
+    if let Some(reason) = &outcome.summary.invalid {
+        eprintln!(
+            "rpcbench: error: the load against {} ({}) measured nothing usable: {reason}",
+            args.target, args.variant
+        );
+        return Ok(EXIT_INVALID);
+    }
+    Ok(0)
 }
 
 /// A progress line only for humans: stderr is a terminal and this is not CI.

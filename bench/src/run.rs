@@ -565,7 +565,7 @@ async fn run_matrix(ctx: &mut Ctx<'_>, lab: Option<&crate::netns::Lab>) -> anyho
                             .await?;
                         if rep == 0
                             && let Some(p) = p
-                            && p.error.is_none()
+                            && rpcbench_reports::evidence::is_usable(&p)
                         {
                             max_rps.insert((wi, ci, variant), p.load.summary.achieved_rps);
                         }
@@ -821,10 +821,11 @@ async fn measure(
         server_util.map_or("-".into(), |u| format!("{:.0}%", u * 100.0)),
         sum.client_cpu_utilization
             .map_or("-".into(), |u| format!("{:.0}%", u * 100.0)),
-        error
-            .as_deref()
-            .map(|e| format!(" — FAILED: {e}"))
-            .unwrap_or_default()
+        match (&error, &sum.invalid) {
+            (Some(e), _) => format!(" — FAILED: {e}"),
+            (None, Some(reason)) => format!(" — INVALID (left out of every ratio): {reason}"),
+            (None, None) => String::new(),
+        }
     ));
     ctx.results.points.push(point.clone());
     ctx.save()?;

@@ -408,6 +408,27 @@ impl Scenario {
         Ok(())
     }
 
+    /// Every rate, count and duration against the load's caps ([`crate::caps`], the same as
+    /// `rpcbench load`'s flags), errors naming the key.
+    fn validate_caps(&self) -> Result<(), crate::caps::CapError> {
+        use crate::caps;
+        caps::count("repetitions", u64::from(self.repetitions), caps::MAX_REPETITIONS)?;
+        caps::duration("duration", self.duration, true)?;
+        caps::duration("warmup", self.warmup, false)?;
+        caps::timeout("timeout", self.timeout)?;
+        caps::count("connections", u64::from(self.connections), caps::MAX_CONNECTIONS)?;
+        caps::count("check_every", self.check_every, u64::MAX)?;
+        caps::count(
+            "cold_requests_per_connection",
+            self.cold_requests_per_connection,
+            caps::MAX_REQUESTS,
+        )?;
+        for (i, r) in self.points.fixed_rates.iter().enumerate() {
+            caps::rate(&format!("points.fixed_rates[{i}]"), *r)?;
+        }
+        Ok(())
+    }
+
     /// Checks values a TOML type check cannot.
     pub fn validate(&self) -> Result<(), String> {
         self.network_profiles()?;
@@ -417,27 +438,13 @@ impl Scenario {
                 return Err(format!("variants: unknown variant {v:?}"));
             }
         }
-        if self.repetitions == 0 {
-            return Err("repetitions: must be at least 1".into());
-        }
-        if self.duration.is_zero() {
-            return Err("duration: must be longer than 0".into());
-        }
-        if self.connections == 0 || self.connections > 1024 {
-            return Err("connections: must be 1..=1024".into());
-        }
-        if self.check_every == 0 {
-            return Err("check_every: must be at least 1".into());
-        }
+        self.validate_caps().map_err(|e| e.to_string())?;
         if self.tls.is_empty() || self.compression.is_empty() || self.connection.is_empty() {
             return Err("tls, compression and connection: each needs at least one level".into());
         }
         if has_duplicates(&self.tls) || has_duplicates(&self.compression) || has_duplicates(&self.connection)
         {
             return Err("tls, compression and connection: a level is listed twice".into());
-        }
-        if self.cold_requests_per_connection == 0 {
-            return Err("cold_requests_per_connection: must be at least 1".into());
         }
         if self.workloads.is_empty() {
             return Err("workloads: at least one is needed".into());
@@ -451,9 +458,6 @@ impl Scenario {
         let fractions = p.common_rate_fractions.iter().chain(&p.sweep_fractions);
         if let Some(f) = fractions.into_iter().find(|f| !(**f > 0.0 && **f <= 1.5)) {
             return Err(format!("points: fraction {f} is outside (0, 1.5]"));
-        }
-        if let Some(r) = p.fixed_rates.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
-            return Err(format!("points.fixed_rates: {r} is not a positive rate"));
         }
         let needs_max = !p.common_rate_fractions.is_empty() || !p.sweep_fractions.is_empty();
         if needs_max && !p.max_throughput {
@@ -606,6 +610,22 @@ mod tests {
             err.contains("workloads[0].shape") && err.contains("huge"),
             "{err}"
         );
+
+        let mut fast = Preset::Smoke.scenario();
+        fast.points.fixed_rates = vec![100.0, 1000.0, 2e9];
+        std::fs::write(&path, fast.to_toml()).unwrap();
+        let err = Scenario::from_file(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("s.toml") && err.contains("points.fixed_rates[2] = 2e9 is above the cap 1e7 req/s"),
+            "{err}"
+        );
+        let text = Preset::Smoke
+            .scenario()
+            .to_toml()
+            .replace("duration = \"1s\"", "duration = \"30days\"");
+        std::fs::write(&path, &text).unwrap();
+        let err = Scenario::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("duration = 30days is above the cap 1day"), "{err}");
 
         let err = Scenario::from_file(&dir.path().join("missing.toml"))
             .unwrap_err()

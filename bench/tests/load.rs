@@ -47,15 +47,17 @@ fn assert_ordered(report: &LoadReport, what: &str) {
 
 /// Histograms survive the JSON file exactly and agree with the summary.
 fn assert_histograms_round_trip(report: &LoadReport, what: &str) {
+    // Requests that timed out are recorded at their elapsed time beside the completed ones.
+    let recorded = report.summary.ok + report.summary.timeouts();
     let service = report.histograms.service.decode().unwrap();
-    assert_eq!(service.len(), report.summary.ok, "{what}");
+    assert_eq!(service.len(), recorded, "{what}");
     assert_eq!(
         service.value_at_quantile(0.99),
         report.summary.latency_service.percentiles_ns[&Percentile::P99]
     );
     if let Some(c) = &report.histograms.corrected {
         let corrected = c.decode().unwrap();
-        assert_eq!(corrected.len(), report.summary.ok, "{what}");
+        assert_eq!(corrected.len(), recorded, "{what}");
         assert_eq!(
             corrected.max(),
             report
@@ -200,11 +202,14 @@ fn open_loop_on_every_variant() {
         assert_valid_json_schema(&json);
         let report: LoadReport = read_json(&json).unwrap();
         let s = &report.summary;
-        // The schedule has exactly rate × duration slots in the measured phase.
+        // The schedule has exactly rate × duration slots in the measured phase: each one sent
+        // (ok or failed) or, when no connection was free before the window's end, missed.
+        let missed = s.missed_slots.unwrap();
         assert!(
-            (399..=401).contains(&(s.ok + s.errors.values().sum::<u64>())),
-            "{variant}: {}",
-            s.ok
+            (399..=401).contains(&(s.ok + s.errors.values().sum::<u64>() + missed)),
+            "{variant}: ok {}, missed {missed}, late {:?}",
+            s.ok,
+            s.late_sends
         );
         assert!(s.errors.is_empty(), "{variant}: {:?}", s.errors);
         assert_eq!(s.target_rps, Some(400.0));
@@ -479,11 +484,14 @@ fn refused_requests_are_counted_by_status() {
                 json.to_str().unwrap(),
             ],
         );
-        assert!(
-            out.status.success(),
+        // Nothing completed: the load is invalid, says why, and still counts every refusal.
+        assert_eq!(
+            out.status.code(),
+            Some(4),
             "{variant}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no request completed"));
         let report: LoadReport = read_json(&json).unwrap();
         assert_eq!(report.summary.ok, 0, "{variant}");
         assert_eq!(
@@ -494,4 +502,186 @@ fn refused_requests_are_counted_by_status() {
         );
         assert!(String::from_utf8_lossy(&out.stdout).contains(want));
     }
+}
+
+/// A "black hole": a real listener that accepts connections and never answers. It holds every
+/// accepted socket until dropped.
+struct BlackHole {
+    addr: std::net::SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl BlackHole {
+    fn start() -> BlackHole {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((socket, _)) => held.push(socket),
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        BlackHole {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for BlackHole {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Issue 19/17: a server that accepts and never answers. The point ends by its deadline (warm-up
+/// plus duration plus one timeout, never one timeout per scheduled slot), `load` exits non-zero
+/// with the reason, and the JSON counts the timeouts and the slots that were never sent.
+#[test]
+fn black_hole_ends_on_time_and_fails() {
+    let hole = BlackHole::start();
+    let dir = tempfile::tempdir().unwrap();
+    for (mode, extra) in [
+        ("open", &["--rate", "4"][..]),
+        ("closed", &["--connections", "2"][..]),
+    ] {
+        let json = dir.path().join(format!("{mode}.json"));
+        let mut args = vec![
+            "--duration",
+            "2s",
+            "--timeout",
+            "2s",
+            "--warmup",
+            "0s",
+            "--json",
+            json.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let started = Instant::now();
+        let out = load_on(Variant::RestJsonH1, &format!("http://{}", hole.addr), &args);
+        let took = started.elapsed();
+        // Generous: duration + timeout + 20 s of slack for a loaded machine (it was ~8 × the
+        // timeout before the deadline).
+        assert!(took < Duration::from_secs(24), "{mode}: took {took:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(4), "{mode}: {stdout}\n{stderr}");
+        assert!(
+            stderr.contains("measured nothing usable") && stderr.contains("no request completed"),
+            "{mode}: {stderr}"
+        );
+        assert!(stdout.contains("INVALID"), "{mode}: {stdout}");
+        let report: LoadReport = read_json(&json).unwrap();
+        assert_valid_json_schema(&json);
+        let s = &report.summary;
+        assert_eq!(s.ok, 0, "{mode}");
+        assert!(s.timeouts() >= 1, "{mode}: {s:?}");
+        assert!(s.invalid.as_deref().unwrap().contains("no request completed"));
+        assert_histograms_round_trip(&report, mode);
+        // Timed-out requests are in the tail at no less than the timeout.
+        assert!(
+            s.latency_service.min_ns >= 2_000_000_000,
+            "{mode}: {:?}",
+            s.latency_service
+        );
+        if mode == "open" {
+            // 8 slots in the window; one connection, blocked for 2 s per request: most missed.
+            let missed = s.missed_slots.unwrap();
+            assert!(
+                missed >= 4 && missed + s.timeouts() <= 8,
+                "{mode}: missed {missed}, {s:?}"
+            );
+            assert!(stdout.contains("missed"), "{stdout}");
+            let corrected = s.latency_corrected.as_ref().unwrap();
+            assert!(corrected.min_ns >= 2_000_000_000, "{corrected:?}");
+        } else {
+            assert_eq!(s.missed_slots, None);
+        }
+    }
+}
+
+/// Issue 17: a server frozen over the last second of the window and past its end. The requests
+/// in flight when the window ends are waited for (up to the timeout) and counted; the corrected
+/// tail shows the stall instead of losing it with them.
+#[test]
+fn stall_at_the_end_of_the_window_shows_in_the_tail() {
+    let server = ServerProcess::start(exe(), Variant::RestJsonH1, &[]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("end-stall.json");
+    let target = format!("http://{}", server.addr());
+    let json_arg = json.to_str().unwrap().to_owned();
+    let child = std::thread::spawn(move || {
+        load_on(
+            Variant::RestJsonH1,
+            &target,
+            &[
+                "--rate",
+                "200",
+                "--connections",
+                "2",
+                "--duration",
+                "3s",
+                "--warmup",
+                "0s",
+                "--timeout",
+                "20s",
+                "--json",
+                &json_arg,
+            ],
+        )
+    });
+    // The window starts once the load sends; from then, freeze the server 2 s in (the last
+    // second of the 3 s window) until 1.5 s after the window's end.
+    wait_for_bytes_received(&server, 1, Duration::from_secs(60));
+    let sending = Instant::now();
+    std::thread::sleep(Duration::from_secs(2));
+    server.signal(Signal::SIGSTOP).unwrap();
+    let stalled = Instant::now();
+    std::thread::sleep((sending + Duration::from_millis(4500)).saturating_duration_since(Instant::now()));
+    server.signal(Signal::SIGCONT).unwrap();
+    let frozen_for = stalled.elapsed();
+    let out = child.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: LoadReport = read_json(&json).unwrap();
+    let s = &report.summary;
+    let corrected_max = s
+        .latency_corrected
+        .as_ref()
+        .unwrap()
+        .get(Percentile::Max)
+        .unwrap();
+    println!(
+        "stall {frozen_for:?}: corrected max {:.3} s, p99 {:?} ns, ok {}, missed {:?}, late {:?}",
+        corrected_max as f64 / 1e9,
+        s.latency_corrected.as_ref().unwrap().get(Percentile::P99),
+        s.ok,
+        s.missed_slots,
+        s.late_sends
+    );
+    // The requests in flight when the server froze finished only when it thawed, after the
+    // window: their whole wait is in the corrected tail.
+    assert!(
+        corrected_max as f64 >= 0.9 * frozen_for.as_nanos() as f64,
+        "corrected max {corrected_max} ns does not show a {frozen_for:?} stall"
+    );
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    // Slots due during the frozen part of the window found no free connection before its end.
+    assert!(s.missed_slots.unwrap() > 0, "{s:?}");
+    assert_histograms_round_trip(&report, "end stall");
 }

@@ -467,9 +467,17 @@ impl LoadKey {
     }
 }
 
-/// Whether a point's measurements can be used: it did not fail and completed requests.
+/// Whether a point's measurements can be used: it did not fail, completed requests and is not
+/// invalid ([`crate::LoadSummary::invalid_reason`]: too many timeouts; the reason is checked
+/// again here, so results written before the field existed are judged alike).
 pub fn is_usable(p: &PointResult) -> bool {
-    p.error.is_none() && p.load.summary.ok > 0
+    p.error.is_none() && p.load.summary.ok > 0 && invalid_reason(p).is_none()
+}
+
+/// Why a point is invalid (no request completed, or too many timed out), if it is.
+pub fn invalid_reason(p: &PointResult) -> Option<String> {
+    let s = &p.load.summary;
+    s.invalid.clone().or_else(|| s.invalid_reason())
 }
 
 /// A closed-loop point is client-bound when the load generator was at least this busy…
@@ -508,7 +516,7 @@ impl Exclusion {
                 CLIENT_BOUND_SERVER_MAX * 100.0
             ),
             Exclusion::ScheduleSlipped => format!(
-                "schedule not kept (pacer-lag p99 > {} µs above {}× the machine's timer floor, or more than {}% of sends late by > {} ms beyond it): its latencies are left out",
+                "schedule not kept (pacer-lag p99 > {} µs above {}× the machine's timer floor, or more than {}% of sends late by > {} ms beyond it or missed at the window's end): its latencies are left out",
                 SCHEDULE_LAG_P99_MAX_NS / 1_000,
                 MACHINE_FLOOR_WAKEUPS,
                 SCHEDULE_LATE_SHARE_MAX * 100.0,
@@ -545,8 +553,10 @@ pub fn schedule_kept(p: &PointResult) -> bool {
         .percentiles_ns
         .get(&Percentile::P99)
         .is_some_and(|v| *v <= SCHEDULE_LAG_P99_MAX_NS + MACHINE_FLOOR_WAKEUPS * floor);
-    let late = s.late_sends.unwrap_or(0) as f64;
-    let sent = (s.ok + s.errors.values().sum::<u64>()).max(1) as f64;
+    // A slot missed at the window's end is a send later than any late one.
+    let missed = s.missed_slots.unwrap_or(0);
+    let late = (s.late_sends.unwrap_or(0) + missed) as f64;
+    let sent = (s.ok + s.errors.values().sum::<u64>() + missed).max(1) as f64;
     let floor_share = match (&s.pacer_release_late, s.late_releases) {
         (Some(f), Some(late)) if f.count > 0 => late as f64 / f.count as f64,
         _ => 0.0,

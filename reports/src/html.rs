@@ -1532,7 +1532,13 @@ fn load_row(p: &PointResult) -> LoadRow {
                 "incomplete: {}",
                 s.incomplete_reason.as_deref().unwrap_or("unknown")
             ),
-            (None, true) => "ok".into(),
+            (None, true) => match crate::evidence::invalid_reason(p) {
+                Some(reason) => format!("invalid, left out of every ratio: {reason}"),
+                None => "ok".into(),
+            },
+        } + &match s.missed_slots {
+            Some(n) if n > 0 => format!("; {n} scheduled slot(s) missed"),
+            _ => String::new(),
         },
         hgrm: p.hgrm_file.as_ref().map(|f| Link {
             href: safe_relative(f),

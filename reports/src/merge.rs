@@ -266,6 +266,8 @@ pub fn merge_loads(inputs: &[(PathBuf, LoadReport)]) -> Result<LoadReport, Merge
         achieved_rps: summaries.iter().map(|s| s.achieved_rps).sum(),
         target_rps: sum_all(summaries.iter().map(|s| s.target_rps)),
         late_sends: sum_all(summaries.iter().map(|s| s.late_sends)),
+        missed_slots: sum_all(summaries.iter().map(|s| s.missed_slots)),
+        invalid: None,
         latency_corrected: corrected.as_ref().map(LatencyStats::from_histogram),
         latency_service: LatencyStats::from_histogram(&service),
         pacer_lag: pacer_lag.as_ref().map(LatencyStats::from_histogram),
@@ -300,6 +302,8 @@ pub fn merge_loads(inputs: &[(PathBuf, LoadReport)]) -> Result<LoadReport, Merge
         // broadcast do not add up across generators, so the stream section is not carried over.
         stream: None,
     };
+    let mut summary = summary;
+    summary.invalid = summary.invalid_reason();
 
     let encode = |h: &Histogram<u64>| {
         EncodedHistogram::encode(h).map_err(|source| MergeError::Histogram {

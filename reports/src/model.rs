@@ -153,7 +153,10 @@ fn run_gaps(run: &RunResults, missing: &mut Vec<String>) {
                 format!(
                     "{} ({})",
                     p.id,
-                    p.error.as_deref().unwrap_or("no successful request")
+                    p.error
+                        .clone()
+                        .or_else(|| evidence::invalid_reason(p))
+                        .unwrap_or_else(|| "no successful request".into())
                 )
             })
             .collect();
@@ -163,7 +166,7 @@ fn run_gaps(run: &RunResults, missing: &mut Vec<String>) {
             String::new()
         };
         missing.push(format!(
-            "{} load point(s) failed and are left out of every ratio: {}{more}",
+            "{} load point(s) failed or are invalid and are left out of every ratio: {}{more}",
             failed.len(),
             list.join(", ")
         ));

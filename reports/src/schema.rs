@@ -439,6 +439,16 @@ pub struct LoadSummary {
     /// Open loop only: requests sent later than their intended time by more than
     /// [`LATE_SEND_THRESHOLD_NS`].
     pub late_sends: Option<u64>,
+    /// Open loop only: slots of the measured phase not sent by its end (every connection was
+    /// busy, or the server stopped answering). They are counted here, never sent after the
+    /// window, so a point ends within its duration plus one request timeout.
+    #[serde(default)]
+    pub missed_slots: Option<u64>,
+    /// Why the point's measurements cannot be used ([`LoadSummary::invalid_reason`]): no request
+    /// completed, or more than [`TIMEOUT_SHARE_MAX`] of its requests timed out. `rpcbench load`
+    /// then exits non-zero; `rpcbench run` keeps the point, marked, out of every ratio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid: Option<String>,
     /// Completion minus intended send time (open loop only): coordinated-omission corrected.
     pub latency_corrected: Option<LatencyStats>,
     /// Completion minus actual send time: the uncorrected service time.
@@ -525,6 +535,40 @@ impl MeasuredWindow {
 
 /// A send later than this after its intended time counts as late.
 pub const LATE_SEND_THRESHOLD_NS: u64 = 1_000_000;
+
+/// A point whose requests timed out more often than this share (of requests that completed or
+/// failed) is invalid: its latencies would describe the timeout, not the server.
+pub const TIMEOUT_SHARE_MAX: f64 = 0.01;
+
+impl LoadSummary {
+    /// Requests that timed out in the measured phase.
+    pub fn timeouts(&self) -> u64 {
+        self.errors.get(&ErrorKind::Timeout).copied().unwrap_or(0)
+    }
+
+    /// Why a load's measurements cannot be used, or `None`: no request completed, or more than
+    /// [`TIMEOUT_SHARE_MAX`] of the requests timed out. The one definition `load`, `run`, `merge`
+    /// and the report share.
+    pub fn invalid_reason(&self) -> Option<String> {
+        let errors: u64 = self.errors.values().sum();
+        let timeouts = self.timeouts();
+        let missed = self.missed_slots.unwrap_or(0);
+        if self.ok == 0 {
+            return Some(format!(
+                "no request completed in the measured phase ({errors} failed, {timeouts} of them timed out; {missed} scheduled slots missed)"
+            ));
+        }
+        let attempted = self.ok + errors;
+        let share = timeouts as f64 / attempted as f64;
+        (share > TIMEOUT_SHARE_MAX).then(|| {
+            format!(
+                "{timeouts} of {attempted} requests timed out ({:.1}%, above the {:.0}% threshold)",
+                share * 100.0,
+                TIMEOUT_SHARE_MAX * 100.0
+            )
+        })
+    }
+}
 
 /// Serialized histograms of one load.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -201,6 +201,8 @@ pub fn point(spec: &PointSpec) -> PointResult {
                         0
                     }
                 }),
+                missed_slots: rate.map(|_| 0),
+                invalid: None,
                 latency_corrected: corrected.as_ref().map(LatencyStats::from_histogram),
                 latency_service: LatencyStats::from_histogram(&service),
                 pacer_lag: lag.as_ref().map(LatencyStats::from_histogram),

@@ -934,6 +934,11 @@ async fn worker(ctx: WorkerCtx, mut worker: Worker) {
             return;
         }
         let measured = intended >= shared.measure_start;
+        if paced && !measured && Instant::now() >= shared.measure_start {
+            // A warm-up slot still waiting when the measured phase begins: dropped, so a
+            // warm-up backlog never displaces the measured phase's own slots.
+            continue;
+        }
         if paced && past_deadline() {
             // Released in time but no connection was free before the end: missed, not sent late.
             if measured {

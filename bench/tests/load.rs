@@ -185,7 +185,7 @@ fn open_loop_on_every_variant() {
                 "--concurrency",
                 workers(variant),
                 "--rate",
-                "400",
+                "100",
                 "--duration",
                 "1s",
                 "--warmup",
@@ -196,7 +196,8 @@ fn open_loop_on_every_variant() {
         );
         assert!(
             out.status.success(),
-            "{variant}: {}",
+            "{variant}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
         assert_valid_json_schema(&json);
@@ -206,18 +207,22 @@ fn open_loop_on_every_variant() {
         // (ok or failed) or, when no connection was free before the window's end, missed.
         let missed = s.missed_slots.unwrap();
         assert!(
-            (399..=401).contains(&(s.ok + s.errors.values().sum::<u64>() + missed)),
+            (99..=101).contains(&(s.ok + s.errors.values().sum::<u64>() + missed)),
             "{variant}: ok {}, missed {missed}, late {:?}",
             s.ok,
             s.late_sends
         );
         assert!(s.errors.is_empty(), "{variant}: {:?}", s.errors);
-        assert_eq!(s.target_rps, Some(400.0));
+        assert_eq!(s.target_rps, Some(100.0));
         assert!(s.late_sends.is_some() && s.pacer_lag.is_some());
+        // Every 16th response of a worker is checked. A generator starved by a loaded machine
+        // misses slots instead of sending them after the window, so only a load that sent a few
+        // dozen must have checked one.
         assert!(
-            s.checked > 0 && s.checked >= s.ok / 32,
-            "{variant}: {} checked",
-            s.checked
+            s.checked >= s.ok / 32 && (s.checked > 0 || s.ok < 32),
+            "{variant}: {} checked of {} ok ({missed} missed)",
+            s.checked,
+            s.ok
         );
         assert_ordered(&report, variant.name());
         assert_histograms_round_trip(&report, variant.name());
@@ -589,9 +594,11 @@ fn black_hole_ends_on_time_and_fails() {
         assert!(s.timeouts() >= 1, "{mode}: {s:?}");
         assert!(s.invalid.as_deref().unwrap().contains("no request completed"));
         assert_histograms_round_trip(&report, mode);
-        // Timed-out requests are in the tail at no less than the timeout.
+        // Timed-out requests are in the tail at no less than the timeout (less the histogram's
+        // 3-significant-digit bucket width).
+        let at_least_timeout = |ns: u64| ns >= 1_995_000_000;
         assert!(
-            s.latency_service.min_ns >= 2_000_000_000,
+            at_least_timeout(s.latency_service.min_ns),
             "{mode}: {:?}",
             s.latency_service
         );
@@ -604,7 +611,7 @@ fn black_hole_ends_on_time_and_fails() {
             );
             assert!(stdout.contains("missed"), "{stdout}");
             let corrected = s.latency_corrected.as_ref().unwrap();
-            assert!(corrected.min_ns >= 2_000_000_000, "{corrected:?}");
+            assert!(at_least_timeout(corrected.min_ns), "{corrected:?}");
         } else {
             assert_eq!(s.missed_slots, None);
         }

@@ -439,6 +439,29 @@ fn invalid_flag_combinations_name_the_flags() {
         "{stderr}"
     );
 
+    // Caps: the same definition as scenario files, the error naming the flag, value and cap.
+    for (bad, want) in [
+        (["--rate", "2e9"], "--rate = 2e9 is above the cap 1e7 req/s"),
+        (
+            ["--duration", "30days"],
+            "--duration = 30days is above the cap 1day",
+        ),
+        (["--timeout", "0s"], "--timeout = 0s must be longer than 0"),
+        (
+            ["--connections", "5000"],
+            "--connections = 5000 is above the cap 1024",
+        ),
+    ] {
+        let mut args = vec!["--variant", "rest-json-h1", "--target", &target];
+        args.extend(bad);
+        let started = Instant::now();
+        let out = load(&args);
+        assert!(started.elapsed() < Duration::from_secs(30), "{bad:?}");
+        assert_eq!(out.status.code(), Some(1), "{bad:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(want), "{bad:?}: {stderr}");
+    }
+
     for bad in [
         vec!["--rate", "0"],
         vec!["--rate=-5"],

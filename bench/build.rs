@@ -51,7 +51,13 @@ fn main() {
     }
     // …and when any workspace source changes: an edit that is not staged leaves the index alone,
     // and the recorded dirty flag would stay false.
-    for dir in ["src", "../servers/src", "../reports/src", "../proto/src", "../proto/model/src"] {
+    for dir in [
+        "src",
+        "../servers/src",
+        "../reports/src",
+        "../proto/src",
+        "../proto/model/src",
+    ] {
         if std::path::Path::new(dir).exists() {
             println!("cargo:rerun-if-changed={dir}");
         }

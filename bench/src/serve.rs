@@ -47,7 +47,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let stats_addr = args
             .stats_addr
             .map(|addr| {
-                crate::server_stats::spawn_endpoint(addr, args.variant.name())
+                crate::server_stats::spawn_endpoint(addr, args.variant.name(), Some(server.closures()))
                     .with_context(|| format!("cannot bind the stats endpoint on {addr}"))
             })
             .transpose()?;

@@ -39,11 +39,15 @@ pub struct ServerStatsDoc {
     pub rss_bytes: Option<u64>,
     /// Peak resident set (VmHWM).
     pub peak_rss_bytes: Option<u64>,
+    /// Connections the server closed or refused on its own, by reason (absent from older
+    /// servers).
+    #[serde(default)]
+    pub closures: Option<rpcbench_servers::ClosureCounts>,
 }
 
 impl ServerStatsDoc {
     /// This process, now.
-    pub fn current(variant: &str) -> ServerStatsDoc {
+    pub fn current(variant: &str, closures: Option<&rpcbench_servers::Closures>) -> ServerStatsDoc {
         let pid = std::process::id();
         ServerStatsDoc {
             variant: variant.to_owned(),
@@ -51,6 +55,7 @@ impl ServerStatsDoc {
             cpu_ns: crate::procfs::self_cpu_ns(),
             rss_bytes: crate::procfs::rss(pid),
             peak_rss_bytes: crate::procfs::peak_rss(pid),
+            closures: closures.map(rpcbench_servers::Closures::counts),
         }
     }
 }
@@ -68,7 +73,11 @@ pub enum StatsError {
 
 /// Binds `addr` and serves `GET /stats` on a thread of its own until the process exits.
 /// Returns the bound address.
-pub fn spawn_endpoint(addr: SocketAddr, variant: &str) -> std::io::Result<SocketAddr> {
+pub fn spawn_endpoint(
+    addr: SocketAddr,
+    variant: &str,
+    closures: Option<std::sync::Arc<rpcbench_servers::Closures>>,
+) -> std::io::Result<SocketAddr> {
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
@@ -92,11 +101,19 @@ pub fn spawn_endpoint(addr: SocketAddr, variant: &str) -> std::io::Result<Socket
                         continue;
                     };
                     let variant = variant.clone();
+                    let closures = closures.clone();
                     tokio::spawn(async move {
                         let service =
                             hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                                 let variant = variant.clone();
-                                async move { Ok::<_, std::convert::Infallible>(answer(&req, &variant)) }
+                                let closures = closures.clone();
+                                async move {
+                                    Ok::<_, std::convert::Infallible>(answer(
+                                        &req,
+                                        &variant,
+                                        closures.as_deref(),
+                                    ))
+                                }
                             });
                         let _ = hyper::server::conn::http1::Builder::new()
                             .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
@@ -108,7 +125,11 @@ pub fn spawn_endpoint(addr: SocketAddr, variant: &str) -> std::io::Result<Socket
     Ok(local)
 }
 
-fn answer(req: &hyper::Request<hyper::body::Incoming>, variant: &str) -> hyper::Response<Full<Bytes>> {
+fn answer(
+    req: &hyper::Request<hyper::body::Incoming>,
+    variant: &str,
+    closures: Option<&rpcbench_servers::Closures>,
+) -> hyper::Response<Full<Bytes>> {
     let (status, body) = if req.method() != hyper::Method::GET {
         (
             hyper::StatusCode::METHOD_NOT_ALLOWED,
@@ -120,7 +141,7 @@ fn answer(req: &hyper::Request<hyper::body::Incoming>, variant: &str) -> hyper::
             Bytes::from_static(b"only /stats is served here\n"),
         )
     } else {
-        let doc = ServerStatsDoc::current(variant);
+        let doc = ServerStatsDoc::current(variant, closures);
         (
             hyper::StatusCode::OK,
             Bytes::from(serde_json::to_vec(&doc).unwrap_or_default()),
@@ -211,7 +232,13 @@ mod tests {
 
     #[tokio::test]
     async fn endpoint_serves_this_process_cpu_and_memory() {
-        let addr = spawn_endpoint(SocketAddr::from(([127, 0, 0, 1], 0)), "rest-json-h1").unwrap();
+        let closures = std::sync::Arc::new(rpcbench_servers::Closures::default());
+        let addr = spawn_endpoint(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            "rest-json-h1",
+            Some(closures),
+        )
+        .unwrap();
         let url = StatsUrl::parse(&format!("http://{addr}")).unwrap();
         let a = url.fetch().await.unwrap();
         // Burn 20 ms of CPU (bounded in wall time: the machine may be busy); the endpoint's
@@ -226,6 +253,7 @@ mod tests {
         assert_eq!(a.pid, std::process::id());
         assert!(b.cpu_ns >= a.cpu_ns + 20_000_000, "{a:?} {b:?}");
         assert!(b.rss_bytes.unwrap() > 0 && b.peak_rss_bytes.unwrap() >= b.rss_bytes.unwrap());
+        assert_eq!(b.closures, Some(rpcbench_servers::ClosureCounts::default()));
     }
 
     #[tokio::test]

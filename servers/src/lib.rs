@@ -17,7 +17,7 @@ pub mod stream;
 pub mod tls;
 
 pub use crate::core::{CoreError, ServiceCore};
-pub use listen::{ServeError, Server};
+pub use listen::{ClosureCounts, Closures, ServeError, Server};
 pub use rpcbench_model::{HttpVersion, Stack, Variant};
 pub use settings::ServerSettings;
 

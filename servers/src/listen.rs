@@ -4,13 +4,15 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 use crate::core::ServiceCore;
@@ -39,6 +41,57 @@ pub enum ServeError {
     },
 }
 
+/// Connections the server closed (or refused) on its own, by reason. Shared with the stats
+/// endpoint (`rpcbench serve --stats-addr`).
+#[derive(Debug, Default)]
+pub struct Closures {
+    header_timeout: AtomicU64,
+    keepalive_timeout: AtomicU64,
+    connection_limit: AtomicU64,
+    tls_handshake: AtomicU64,
+}
+
+/// A snapshot of [`Closures`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClosureCounts {
+    /// HTTP/1.1: a request header, once begun, was not complete within `header_read_timeout_ms`.
+    pub header_timeout: u64,
+    /// HTTP/2: a keep-alive PING was not acknowledged within `h2_keepalive_timeout_ms`.
+    pub keepalive_timeout: u64,
+    /// Refused at accept: `max_connections` were already open.
+    pub connection_limit: u64,
+    /// A TLS handshake failed or took longer than [`TLS_HANDSHAKE_TIMEOUT`].
+    pub tls_handshake: u64,
+}
+
+impl Closures {
+    pub fn counts(&self) -> ClosureCounts {
+        ClosureCounts {
+            header_timeout: self.header_timeout.load(Ordering::Relaxed),
+            keepalive_timeout: self.keepalive_timeout.load(Ordering::Relaxed),
+            connection_limit: self.connection_limit.load(Ordering::Relaxed),
+            tls_handshake: self.tls_handshake.load(Ordering::Relaxed),
+        }
+    }
+
+    fn count(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a connection that ended with `error` if the server's own timeout ended it.
+    fn connection_ended(&self, http: HttpVersion, error: &(dyn std::error::Error + 'static)) {
+        let timed_out = error
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_timeout);
+        if timed_out {
+            match http {
+                HttpVersion::Http1 => Closures::count(&self.header_timeout),
+                HttpVersion::Http2 => Closures::count(&self.keepalive_timeout),
+            }
+        }
+    }
+}
+
 /// A bound, not yet serving, server of one variant.
 pub struct Server {
     variant: Variant,
@@ -49,6 +102,8 @@ pub struct Server {
     builder: Arc<auto::Builder<TokioExecutor>>,
     tcp_nodelay: bool,
     tls: Option<TlsAcceptor>,
+    connections: Arc<Semaphore>,
+    closures: Arc<Closures>,
 }
 
 impl std::fmt::Debug for Server {
@@ -66,11 +121,22 @@ impl std::fmt::Debug for Server {
 pub fn connection_builder(http: HttpVersion, settings: &ServerSettings) -> auto::Builder<TokioExecutor> {
     let builder = auto::Builder::new(TokioExecutor::new());
     match http {
-        HttpVersion::Http1 => builder.http1_only(),
+        HttpVersion::Http1 => {
+            let mut builder = builder.http1_only();
+            // hyper applies the header-read timeout only with a timer.
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_millis(settings.header_read_timeout_ms));
+            builder
+        }
         HttpVersion::Http2 => {
             let mut builder = builder.http2_only();
             builder
                 .http2()
+                .timer(TokioTimer::new())
+                .keep_alive_interval(Duration::from_millis(settings.h2_keepalive_interval_ms))
+                .keep_alive_timeout(Duration::from_millis(settings.h2_keepalive_timeout_ms))
                 .initial_stream_window_size(settings.h2_stream_window)
                 .initial_connection_window_size(settings.h2_connection_window)
                 .max_concurrent_streams(settings.h2_max_concurrent_streams)
@@ -107,6 +173,8 @@ impl Server {
             builder: Arc::new(connection_builder(variant.http(), settings)),
             tcp_nodelay: settings.tcp_nodelay,
             tls: None,
+            connections: Arc::new(Semaphore::new(settings.max_connections.get())),
+            closures: Arc::default(),
         })
     }
 
@@ -129,6 +197,11 @@ impl Server {
         self.variant
     }
 
+    /// The server's closure counters (live: they keep counting while it serves).
+    pub fn closures(&self) -> Arc<Closures> {
+        Arc::clone(&self.closures)
+    }
+
     /// Serves until `shutdown` completes, then stops accepting, ends every open stream (feeds,
     /// rooms, chats: see [`ServiceCore::shutdown`]) and drains open connections (for at most a
     /// few seconds).
@@ -148,6 +221,13 @@ impl Server {
                             continue;
                         }
                     };
+                    let Ok(permit) = Arc::clone(&self.connections).try_acquire_owned() else {
+                        // Refused, not queued: a queue would only move the exhaustion into the
+                        // listen backlog. Dropping the stream closes it.
+                        Closures::count(&self.closures.connection_limit);
+                        tracing::debug!(%peer, "connection limit reached: refused");
+                        continue;
+                    };
                     if let Err(e) = stream.set_nodelay(self.tcp_nodelay) {
                         tracing::warn!(error = %e, %peer, "cannot set TCP_NODELAY");
                     }
@@ -155,14 +235,18 @@ impl Server {
                     let builder = Arc::clone(&self.builder);
                     let service = service.clone();
                     let watcher = graceful.watcher();
+                    let closures = Arc::clone(&self.closures);
+                    let http = self.variant.http();
                     match &self.tls {
                         None => {
                             let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
                             let conn = watcher.watch(conn);
                             tokio::spawn(async move {
                                 if let Err(e) = conn.await {
+                                    closures.connection_ended(http, &*e);
                                     tracing::debug!(error = %e, %peer, "connection ended with an error");
                                 }
+                                drop(permit);
                             });
                         }
                         Some(acceptor) => {
@@ -173,10 +257,12 @@ impl Server {
                                 let stream = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, accept).await {
                                     Ok(Ok(s)) => s,
                                     Ok(Err(e)) => {
+                                        Closures::count(&closures.tls_handshake);
                                         tracing::debug!(error = %e, %peer, "TLS handshake failed");
                                         return;
                                     }
                                     Err(_) => {
+                                        Closures::count(&closures.tls_handshake);
                                         tracing::debug!(%peer, "TLS handshake timed out");
                                         return;
                                     }
@@ -185,8 +271,10 @@ impl Server {
                                     .serve_connection_with_upgrades(TokioIo::new(stream), service)
                                     .into_owned();
                                 if let Err(e) = watcher.watch(conn).await {
+                                    closures.connection_ended(http, &*e);
                                     tracing::debug!(error = %e, %peer, "connection ended with an error");
                                 }
+                                drop(permit);
                             });
                         }
                     }

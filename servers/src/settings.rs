@@ -45,7 +45,40 @@ pub struct ServerSettings {
     #[arg(long, default_value_t = 16 * 1024, value_name = "BYTES",
           value_parser = clap::value_parser!(u32).range(16_384..=16_777_215))]
     pub h2_max_frame_size: u32,
+
+    /// HTTP/1.1: how long a client may take to send a request's complete header once its first
+    /// byte arrived, in ms (hyper's timer; a connection that sends nothing is not covered: there
+    /// is no idle timeout yet). A closure is counted as `header_timeout`
+    #[arg(long, default_value_t = DEFAULT_HEADER_READ_TIMEOUT_MS, value_name = "MS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_ms: u64,
+
+    /// HTTP/2: interval of the server's keep-alive PING, in ms (hyper; sent on every HTTP/2
+    /// connection, REST and gRPC alike)
+    #[arg(long, default_value_t = DEFAULT_H2_KEEPALIVE_MS, value_name = "MS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub h2_keepalive_interval_ms: u64,
+
+    /// HTTP/2: how long the PING's acknowledgement may take before the connection is closed, in
+    /// ms. A closure is counted as `keepalive_timeout`
+    #[arg(long, default_value_t = DEFAULT_H2_KEEPALIVE_MS, value_name = "MS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub h2_keepalive_timeout_ms: u64,
+
+    /// Most connections open at once; a connection beyond it is refused (accepted and closed at
+    /// once, counted as `connection_limit`), never queued
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS, value_name = "N")]
+    pub max_connections: NonZeroUsize,
 }
+
+/// Default HTTP/1.1 header-read timeout: hyper's own 30 s. A header of a few
+/// hundred bytes crosses even a 64 kbit/s link in well under a second.
+pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 30_000;
+/// Default HTTP/2 keep-alive PING interval and acknowledgement timeout: 60 s each, so a PONG
+/// queued behind a point's uploads on a slow shaped link is not taken for a dead peer.
+pub const DEFAULT_H2_KEEPALIVE_MS: u64 = 60_000;
+/// Default connection limit: far above any run's connections, far below the usual fd limit.
+pub const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = NonZeroUsize::new(4096).unwrap();
 
 impl Default for ServerSettings {
     fn default() -> Self {
@@ -58,6 +91,10 @@ impl Default for ServerSettings {
             h2_adaptive_window: false,
             h2_max_concurrent_streams: 1024,
             h2_max_frame_size: 16 * 1024,
+            header_read_timeout_ms: DEFAULT_HEADER_READ_TIMEOUT_MS,
+            h2_keepalive_interval_ms: DEFAULT_H2_KEEPALIVE_MS,
+            h2_keepalive_timeout_ms: DEFAULT_H2_KEEPALIVE_MS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -76,6 +113,10 @@ impl ServerSettings {
             h2_adaptive_window,
             h2_max_concurrent_streams,
             h2_max_frame_size,
+            header_read_timeout_ms,
+            h2_keepalive_interval_ms,
+            h2_keepalive_timeout_ms,
+            max_connections,
         } = self;
         let mut v = vec![
             format!("--tcp-nodelay={tcp_nodelay}"),
@@ -85,6 +126,10 @@ impl ServerSettings {
             format!("--h2-adaptive-window={h2_adaptive_window}"),
             format!("--h2-max-concurrent-streams={h2_max_concurrent_streams}"),
             format!("--h2-max-frame-size={h2_max_frame_size}"),
+            format!("--header-read-timeout-ms={header_read_timeout_ms}"),
+            format!("--h2-keepalive-interval-ms={h2_keepalive_interval_ms}"),
+            format!("--h2-keepalive-timeout-ms={h2_keepalive_timeout_ms}"),
+            format!("--max-connections={max_connections}"),
         ];
         if let Some(n) = worker_threads {
             v.push(format!("--worker-threads={n}"));
@@ -124,6 +169,10 @@ mod tests {
             h2_adaptive_window: true,
             h2_max_concurrent_streams: 7,
             h2_max_frame_size: 32 * 1024,
+            header_read_timeout_ms: 1_234,
+            h2_keepalive_interval_ms: 2_345,
+            h2_keepalive_timeout_ms: 3_456,
+            max_connections: NonZeroUsize::new(17).unwrap(),
         }
     }
 

@@ -337,7 +337,7 @@ fn server_dying_mid_run_keeps_partial_results() {
                     "--rate",
                     "300",
                     "--duration",
-                    "20s",
+                    "120s",
                     "--warmup",
                     "0s",
                     "--json",
@@ -354,7 +354,7 @@ fn server_dying_mid_run_keeps_partial_results() {
         let started = Instant::now();
         let out = child.join().unwrap();
         assert!(
-            started.elapsed() < Duration::from_secs(10),
+            started.elapsed() < Duration::from_secs(30),
             "{variant}: load did not stop promptly"
         );
         assert_eq!(
@@ -386,8 +386,10 @@ fn target_not_listening_fails_fast() {
     drop(server);
     for variant in Variant::ALL {
         let started = Instant::now();
-        let out = load_on(variant, &target, &["--duration", "2s"]);
-        assert!(started.elapsed() < Duration::from_secs(5), "{variant}");
+        // A load that kept trying would run for the whole minute; a generous bound for a
+        // debug binary starting on a loaded machine still tells the two apart.
+        let out = load_on(variant, &target, &["--duration", "60s"]);
+        assert!(started.elapsed() < Duration::from_secs(20), "{variant}");
         assert_eq!(out.status.code(), Some(1), "{variant}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(

@@ -66,31 +66,25 @@ pub fn rate(key: &str, v: f64) -> Result<f64, CapError> {
 
 /// A duration (measured phase, warm-up): at most [`MAX_DURATION`]; `nonzero` when 0 is refused.
 pub fn duration(key: &str, d: Duration, nonzero: bool) -> Result<Duration, CapError> {
-    let shown = || humantime::format_duration(d).to_string();
-    if nonzero && d.is_zero() {
-        return Err(err(key, shown(), "must be longer than 0".into()));
-    }
-    if d > MAX_DURATION {
-        return Err(err(
-            key,
-            shown(),
-            format!("is above the cap {}", humantime::format_duration(MAX_DURATION)),
-        ));
-    }
-    Ok(d)
+    bounded(key, d, nonzero, MAX_DURATION)
 }
 
 /// A per-request timeout: above 0, at most [`MAX_TIMEOUT`].
 pub fn timeout(key: &str, d: Duration) -> Result<Duration, CapError> {
+    bounded(key, d, true, MAX_TIMEOUT)
+}
+
+/// `d` at most `cap`, and above 0 when `nonzero`.
+fn bounded(key: &str, d: Duration, nonzero: bool, cap: Duration) -> Result<Duration, CapError> {
     let shown = || humantime::format_duration(d).to_string();
-    if d.is_zero() {
+    if nonzero && d.is_zero() {
         return Err(err(key, shown(), "must be longer than 0".into()));
     }
-    if d > MAX_TIMEOUT {
+    if d > cap {
         return Err(err(
             key,
             shown(),
-            format!("is above the cap {}", humantime::format_duration(MAX_TIMEOUT)),
+            format!("is above the cap {}", humantime::format_duration(cap)),
         ));
     }
     Ok(d)

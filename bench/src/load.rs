@@ -572,6 +572,8 @@ pub async fn run(
     let elapsed = finished.saturating_duration_since(measured_from);
     let abort = shared.abort.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let open = matches!(spec.pacing, Pacing::Open { .. });
+    // The pacer's own release lateness and scheduling class (open loop only).
+    let pacer = pacer_release_late.filter(|_| open);
     let per_request = |v: u64| (total.ok > 0).then(|| v as f64 / total.ok as f64);
     let window = MeasuredWindow {
         start_unix_ns: unix_ns(wall_clock(measured_from)),
@@ -605,15 +607,11 @@ pub async fn run(
         latency_corrected: open.then(|| LatencyStats::from_histogram(&total.corrected)),
         latency_service: LatencyStats::from_histogram(&total.service),
         pacer_lag: open.then(|| LatencyStats::from_histogram(&total.pacer_lag)),
-        pacer_release_late: pacer_release_late
+        pacer_release_late: pacer.as_ref().map(|(h, _)| LatencyStats::from_histogram(h)),
+        late_releases: pacer
             .as_ref()
-            .filter(|_| open)
-            .map(|(h, _)| LatencyStats::from_histogram(h)),
-        late_releases: pacer_release_late
-            .as_ref()
-            .filter(|_| open)
             .map(|(h, _)| h.len() - h.count_between(0, LATE_SEND_THRESHOLD_NS)),
-        pacer_realtime: pacer_release_late.as_ref().filter(|_| open).map(|(_, rt)| *rt),
+        pacer_realtime: pacer.as_ref().map(|(_, rt)| *rt),
         client_cpu_ns_per_request: per_request(cpu_used),
         client_cpu_utilization: (!elapsed.is_zero()).then(|| {
             let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());

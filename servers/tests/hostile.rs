@@ -1,11 +1,13 @@
 //! Hostile peers (issue 17): a server closes what it must, counts why, and keeps serving.
 //! Every wait is bounded; no test asserts a timing beyond "closed, well within a generous bound".
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rpcbench_servers::{Closures, Server, ServerSettings, Variant};
+use rpcbench_servers::{Closures, ServerSettings, Variant};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
@@ -13,13 +15,7 @@ use tokio::net::TcpStream;
 const BOUND: Duration = Duration::from_secs(60);
 
 async fn start(variant: Variant, settings: ServerSettings) -> (SocketAddr, Arc<Closures>) {
-    let server = Server::bind(variant, "127.0.0.1:0".parse().unwrap(), &settings)
-        .await
-        .unwrap();
-    let addr = server.local_addr();
-    let closures = server.closures();
-    tokio::spawn(server.serve(std::future::pending()));
-    (addr, closures)
+    common::serve(variant, &settings).await
 }
 
 /// A good HTTP/1.1 request on a new connection answers 200.

@@ -1,6 +1,8 @@
 //! Every REST refusal is `application/problem+json` (RFC 9457), one test per status, on every
 //! REST variant (HTTP/1.1 and h2c), against a real server bound to port 0.
 
+mod common;
+
 use std::net::SocketAddr;
 
 use bytes::Bytes;
@@ -9,7 +11,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rpcbench_proto::{Codec as _, Encoding, Shape};
 use rpcbench_servers::rest::PROBLEM_JSON;
-use rpcbench_servers::{HttpVersion, Server, ServerSettings, Stack, Variant};
+use rpcbench_servers::{HttpVersion, ServerSettings, Stack, Variant};
 
 const LIMIT: usize = 64 * 1024;
 
@@ -19,12 +21,7 @@ async fn start(variant: Variant) -> SocketAddr {
         max_body_bytes: LIMIT,
         ..ServerSettings::default()
     };
-    let server = Server::bind(variant, "127.0.0.1:0".parse().unwrap(), &settings)
-        .await
-        .unwrap();
-    let addr = server.local_addr();
-    tokio::spawn(server.serve(std::future::pending()));
-    addr
+    common::serve(variant, &settings).await.0
 }
 
 struct Req<'a> {

@@ -1162,7 +1162,12 @@ impl Pacer {
                 }
                 sleep_until(now, release.min(now + PACER_MAX_SLEEP));
             }
-            release_late.saturating_record(nanos(Instant::now().saturating_duration_since(release)).max(1));
+            // Only the measured phase's releases, the same window as the pacer lag it is
+            // compared with.
+            if schedule.due(next[i]) >= shared.measure_start {
+                release_late
+                    .saturating_record(nanos(Instant::now().saturating_duration_since(release)).max(1));
+            }
             schedule.released.fetch_add(1, Ordering::SeqCst);
             schedule.permits.add_permits(1);
             next[i] += 1;

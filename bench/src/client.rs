@@ -30,7 +30,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use rpcbench_proto::pb::{self, FetchRequest, Payload, UploadSummary};
 use rpcbench_proto::{Codec as _, Encoding, Shape, catalogue};
 use rpcbench_reports::Compression;
-use rpcbench_reports::{ErrorKind, Rpc};
+use rpcbench_reports::{ErrorKind, ErrorStatus, GrpcCode, Rpc};
 use rpcbench_servers::tls::ClientTls;
 use rpcbench_servers::{HttpVersion, ServerSettings, Stack, Variant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -78,16 +78,16 @@ impl ClientError {
         }
     }
 
-    /// The exact status behind the failure, for counting: `http_status:503`,
-    /// `grpc_status:Unavailable`, or the kind's name.
-    pub fn status_key(&self) -> String {
+    /// The exact status behind the failure, for counting.
+    pub fn status_key(&self) -> ErrorStatus {
         match self {
-            ClientError::HttpStatus { status, .. } => format!("http_status:{}", status.as_u16()),
-            ClientError::GrpcStatus { code, .. } => format!("grpc_status:{code:?}"),
-            other => serde_json::to_value(other.kind())
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_else(|| format!("{:?}", other.kind())),
+            ClientError::HttpStatus { status, .. } => ErrorStatus::Http(status.as_u16()),
+            ClientError::GrpcStatus { code, .. } => match GrpcCode::from_number(i32::from(*code)) {
+                Some(code) => ErrorStatus::Grpc(code),
+                // tonic maps numbers outside the protocol to Unknown; counted under the kind.
+                None => ErrorStatus::Kind(self.kind()),
+            },
+            other => ErrorStatus::Kind(other.kind()),
         }
     }
 
@@ -953,4 +953,30 @@ fn http_ok(status: StatusCode) -> Result<(), ClientError> {
 /// Parses a shape name for CLI and scenario inputs.
 pub fn parse_shape(name: &str) -> Result<Shape, String> {
     catalogue::parse_shape(name).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tonic_code_is_counted_under_its_own_name() {
+        for n in 0..=16 {
+            let code = tonic::Code::from_i32(n);
+            let e = ClientError::GrpcStatus {
+                code,
+                message: String::new(),
+            };
+            assert_eq!(e.status_key().to_string(), format!("grpc_status:{code:?}"));
+        }
+        let http = ClientError::HttpStatus {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            body: String::new(),
+        };
+        assert_eq!(http.status_key(), ErrorStatus::Http(413));
+        assert_eq!(
+            ClientError::Timeout(Duration::from_secs(1)).status_key(),
+            ErrorStatus::Kind(ErrorKind::Timeout)
+        );
+    }
 }

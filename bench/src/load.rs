@@ -38,8 +38,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
 use rpcbench_reports::{
-    Condition, ConnectionMode, ErrorKind, HISTOGRAM_MAX_NS, HISTOGRAM_SIGFIG, LATE_SEND_THRESHOLD_NS,
-    LatencyStats, LoadSummary, MeasuredWindow, TlsMode, WireStats,
+    Condition, ConnectionMode, ErrorKind, ErrorStatus, HISTOGRAM_MAX_NS, HISTOGRAM_SIGFIG,
+    LATE_SEND_THRESHOLD_NS, LatencyStats, LoadSummary, MeasuredWindow, TlsMode, WireStats,
 };
 use rpcbench_servers::{HttpVersion, ServerSettings, Variant};
 
@@ -162,7 +162,7 @@ pub enum LoadError {
 pub struct Recorder {
     pub ok: u64,
     pub errors: BTreeMap<ErrorKind, u64>,
-    pub error_statuses: BTreeMap<String, u64>,
+    pub error_statuses: BTreeMap<ErrorStatus, u64>,
     pub checked: u64,
     pub late_sends: u64,
     /// Open loop: slots of the measured phase taken after its end, so not sent.
@@ -205,7 +205,7 @@ impl Recorder {
             *self.errors.entry(*k).or_default() += v;
         }
         for (k, v) in &other.error_statuses {
-            *self.error_statuses.entry(k.clone()).or_default() += v;
+            *self.error_statuses.entry(*k).or_default() += v;
         }
         self.checked += other.checked;
         self.late_sends += other.late_sends;

@@ -489,8 +489,11 @@ fn invalid_flag_combinations_name_the_flags() {
 fn refused_requests_are_counted_by_status() {
     let dir = tempfile::tempdir().unwrap();
     for (variant, want) in [
-        (Variant::RestProtoH1, "http_status:413"),
-        (Variant::GrpcProtoH2, "grpc_status:OutOfRange"),
+        (Variant::RestProtoH1, rpcbench_reports::ErrorStatus::Http(413)),
+        (
+            Variant::GrpcProtoH2,
+            rpcbench_reports::ErrorStatus::Grpc(rpcbench_reports::GrpcCode::OutOfRange),
+        ),
     ] {
         let server =
             ServerProcess::start(exe(), variant, &["--max-body-bytes".into(), "4096".into()]).unwrap();
@@ -525,12 +528,12 @@ fn refused_requests_are_counted_by_status() {
         let report: LoadReport = read_json(&json).unwrap();
         assert_eq!(report.summary.ok, 0, "{variant}");
         assert_eq!(
-            report.summary.error_statuses.get(want),
+            report.summary.error_statuses.get(&want),
             Some(&50),
             "{variant}: {:?}",
             report.summary.error_statuses
         );
-        assert!(String::from_utf8_lossy(&out.stdout).contains(want));
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&want.to_string()));
     }
 }
 

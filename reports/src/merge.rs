@@ -232,7 +232,7 @@ pub fn merge_loads(inputs: &[(PathBuf, LoadReport)]) -> Result<LoadReport, Merge
             *errors.entry(*k).or_insert(0) += v;
         }
         for (k, v) in &s.error_statuses {
-            *error_statuses.entry(k.clone()).or_insert(0) += v;
+            *error_statuses.entry(*k).or_insert(0) += v;
         }
     }
     // Per-request figures are totals over totals: each input's total is its per-request value

@@ -401,19 +401,65 @@ pub struct LoadConfig {
     pub start_at_unix_ns: Option<u64>,
 }
 
-/// Kinds of failed requests.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
-    Connect,
-    Timeout,
-    HttpStatus,
-    GrpcStatus,
-    Transport,
-    Decode,
-    WrongAnswer,
+pub use rpcbench_model::{ErrorKind, GrpcCode};
+
+/// The exact status behind failed requests, the key they are counted under: an HTTP status, a
+/// gRPC code, or, for a failure without a status, its kind. Written (and stored in results) as
+/// `http_status:503`, `grpc_status:Unavailable` or the kind's name (`timeout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ErrorStatus {
+    Http(u16),
+    Grpc(GrpcCode),
+    /// A failure without a status ([`ErrorKind::HttpStatus`] and [`ErrorKind::GrpcStatus`]
+    /// are always counted by their status).
+    Kind(ErrorKind),
+}
+
+impl ErrorStatus {
+    const HTTP: &str = "http_status:";
+    const GRPC: &str = "grpc_status:";
+}
+
+impl std::fmt::Display for ErrorStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ErrorStatus::Http(code) => write!(f, "{}{code}", Self::HTTP),
+            ErrorStatus::Grpc(code) => write!(f, "{}{code}", Self::GRPC),
+            ErrorStatus::Kind(kind) => f.write_str(kind.name()),
+        }
+    }
+}
+
+/// An error-status key that is none of the forms [`ErrorStatus`] writes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown error status {0:?} (expected http_status:CODE, grpc_status:NAME or an error kind)")]
+pub struct UnknownErrorStatus(pub String);
+
+impl std::str::FromStr for ErrorStatus {
+    type Err = UnknownErrorStatus;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let unknown = || UnknownErrorStatus(s.to_owned());
+        if let Some(code) = s.strip_prefix(Self::HTTP) {
+            return code.parse().map(ErrorStatus::Http).map_err(|_| unknown());
+        }
+        if let Some(code) = s.strip_prefix(Self::GRPC) {
+            return code.parse().map(ErrorStatus::Grpc).map_err(|_| unknown());
+        }
+        s.parse().map(ErrorStatus::Kind).map_err(|_| unknown())
+    }
+}
+
+impl Serialize for ErrorStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// Where the time and bytes of one load went.
@@ -429,7 +475,8 @@ pub struct LoadSummary {
     /// The same failures by exact status: `http_status:503`, `grpc_status:Unavailable`, …
     /// (kinds without a status are counted under their kind's name).
     #[serde(default)]
-    pub error_statuses: BTreeMap<String, u64>,
+    #[schemars(with = "BTreeMap<String, u64>")]
+    pub error_statuses: BTreeMap<ErrorStatus, u64>,
     /// Responses whose content was checked (and found right).
     pub checked: u64,
     pub elapsed_ns: u64,
@@ -873,6 +920,33 @@ pub fn json_schemas() -> Vec<(&'static str, serde_json::Value)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_statuses_keep_their_stored_spelling_and_round_trip() {
+        let keys = [
+            (ErrorStatus::Http(503), "http_status:503"),
+            (
+                ErrorStatus::Grpc(GrpcCode::Unavailable),
+                "grpc_status:Unavailable",
+            ),
+            (ErrorStatus::Kind(ErrorKind::Timeout), "timeout"),
+            (ErrorStatus::Kind(ErrorKind::WrongAnswer), "wrong_answer"),
+        ];
+        for (key, text) in keys {
+            assert_eq!(key.to_string(), text);
+            assert_eq!(text.parse::<ErrorStatus>(), Ok(key));
+        }
+        let map: BTreeMap<ErrorStatus, u64> = keys.iter().map(|(k, _)| (*k, 1)).collect();
+        let json = serde_json::to_string(&map).unwrap();
+        assert!(json.contains("\"http_status:503\":1"), "{json}");
+        assert_eq!(
+            serde_json::from_str::<BTreeMap<ErrorStatus, u64>>(&json).unwrap(),
+            map
+        );
+        for bad in ["http_status:abc", "grpc_status:Nope", "teapot"] {
+            assert!(bad.parse::<ErrorStatus>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn histogram_round_trips() {

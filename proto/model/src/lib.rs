@@ -24,7 +24,7 @@ pub use names::UnknownName;
 pub use network::{LinkProfile, NetworkProfile, NetworkResult};
 pub use size::{ParseSizeError, Size};
 pub use variant::{Encoding, Factor, HttpVersion, Pair, Stack, Variant};
-pub use workload::{CodecOp, Rpc, Shape};
+pub use workload::{CodecOp, ErrorKind, GrpcCode, Rpc, Shape};
 
 /// Why an id could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -51,3 +51,49 @@ impl CodecOp {
         self != CodecOp::PopulateEncode || encoding == crate::Encoding::Protobuf
     }
 }
+
+named_enum! {
+    /// A gRPC status code, named as tonic's `Code` prints it; declared in the protocol's order,
+    /// so a code's number is its index in `ALL`.
+    pub enum GrpcCode ("gRPC status code") {
+        Ok = "Ok",
+        Cancelled = "Cancelled",
+        Unknown = "Unknown",
+        InvalidArgument = "InvalidArgument",
+        DeadlineExceeded = "DeadlineExceeded",
+        NotFound = "NotFound",
+        AlreadyExists = "AlreadyExists",
+        PermissionDenied = "PermissionDenied",
+        ResourceExhausted = "ResourceExhausted",
+        FailedPrecondition = "FailedPrecondition",
+        Aborted = "Aborted",
+        OutOfRange = "OutOfRange",
+        Unimplemented = "Unimplemented",
+        Internal = "Internal",
+        Unavailable = "Unavailable",
+        DataLoss = "DataLoss",
+        Unauthenticated = "Unauthenticated",
+    }
+}
+
+impl GrpcCode {
+    /// The code with this number (0–16), if it is one.
+    pub fn from_number(n: i32) -> Option<GrpcCode> {
+        usize::try_from(n)
+            .ok()
+            .and_then(|i| GrpcCode::ALL.get(i).copied())
+    }
+}
+
+named_enum! {
+    /// Kinds of failed requests.
+    pub enum ErrorKind ("error kind") {
+        Connect = "connect",
+        Timeout = "timeout",
+        HttpStatus = "http_status",
+        GrpcStatus = "grpc_status",
+        Transport = "transport",
+        Decode = "decode",
+        WrongAnswer = "wrong_answer",
+    }
+}

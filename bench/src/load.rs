@@ -39,7 +39,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use hdrhistogram::Histogram;
 use rpcbench_reports::{
     Condition, ConnectionMode, ErrorKind, ErrorStatus, HISTOGRAM_MAX_NS, HISTOGRAM_SIGFIG,
-    LATE_SEND_THRESHOLD_NS, LatencyStats, LoadSummary, MeasuredWindow, TlsMode, WireStats,
+    LATE_SEND_THRESHOLD_NS, LatencyStats, LoadSummary, MeasuredWindow, TlsMode, WarmupCounts, WireStats,
 };
 use rpcbench_servers::{HttpVersion, ServerSettings, Variant};
 
@@ -173,6 +173,8 @@ pub struct Recorder {
     /// Connection set-up times (cold connections).
     pub handshake: Histogram<u64>,
     pub connections_opened: u64,
+    /// Requests due during the warm-up: counted apart, never in the histograms above.
+    pub warmup: WarmupCounts,
 }
 
 /// A new empty latency histogram with the schema's bounds.
@@ -194,6 +196,7 @@ impl Default for Recorder {
             pacer_lag: new_histogram(),
             handshake: new_histogram(),
             connections_opened: 0,
+            warmup: WarmupCounts::default(),
         }
     }
 }
@@ -216,6 +219,7 @@ impl Recorder {
         let _ = self.pacer_lag.add(&other.pacer_lag);
         let _ = self.handshake.add(&other.handshake);
         self.connections_opened += other.connections_opened;
+        self.warmup.add(&other.warmup);
     }
 
     fn error(&mut self, e: &ClientError) {
@@ -244,7 +248,8 @@ pub struct LoadOutcome {
 struct Shared {
     start: Instant,
     measure_start: Instant,
-    end: Option<Instant>,
+    /// The measured phase's end (duration-bounded) or the deadline of a count-bounded load.
+    end: Instant,
     request_limit: Option<u64>,
     claimed: AtomicU64,
     stop: AtomicBool,
@@ -253,6 +258,11 @@ struct Shared {
 }
 
 impl Shared {
+    /// Whether the load was stopped from outside or by a failure (before the workers ended).
+    fn stop_requested(&self) -> bool {
+        self.abort.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
     fn abort(&self, reason: String) {
         let mut slot = self.abort.lock().unwrap_or_else(|p| p.into_inner());
         if slot.is_none() {
@@ -382,10 +392,11 @@ pub async fn run(
     let shared = Arc::new(Shared {
         start,
         measure_start,
-        end: match spec.bound {
-            Bound::Duration(d) => Some(measure_start + d),
-            Bound::Requests(_) => None,
-        },
+        end: measure_start
+            + match spec.bound {
+                Bound::Duration(d) => d,
+                Bound::Requests(n) => count_deadline(n, workers.len(), spec.timeout, spec.pacing),
+            },
         request_limit: match spec.bound {
             Bound::Requests(n) => Some(n),
             Bound::Duration(_) => None,
@@ -518,6 +529,19 @@ pub async fn run(
         }
         _ => 0,
     };
+    // A count-bounded load that reached its deadline before sending every request: stopped, and
+    // (open loop) the slots never sent are missed.
+    let mut unsent = unsent;
+    if let Bound::Requests(n) = spec.bound {
+        let claimed = shared.claimed.load(Ordering::SeqCst);
+        if claimed < n && !shared.stop_requested() {
+            shared.abort(format!(
+                "stopped at the count-bounded deadline ({:?} after the warm-up) with {claimed} of {n} requests sent",
+                count_deadline(n, n_workers as usize, spec.timeout, spec.pacing)
+            ));
+            unsent = n - claimed;
+        }
+    }
     let server_cpu_end = server_cpu_ns(spec.server_pid, spec.server_stats.as_ref()).await;
     if let Some(p) = progress_task {
         p.abort();
@@ -631,6 +655,7 @@ pub async fn run(
             .cold_every
             .map(|_| LatencyStats::from_histogram(&total.handshake)),
         connections_opened: spec.cold_every.map(|_| total.connections_opened),
+        warmup: (!spec.warmup.is_zero()).then_some(total.warmup),
     };
     let server_cpu_ns = match (server_cpu_start, server_cpu_end) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
@@ -650,6 +675,25 @@ pub async fn run(
         pacing: spec.pacing,
         publisher,
     })
+}
+
+/// How long after the warm-up a count-bounded load (`--requests n`) may run, whatever the server
+/// does: every request timing out in turn on each of the `workers` (plus one more timeout for a
+/// reconnect or a cold connection's handshake) and, open loop, at least the schedule's own
+/// length; capped at [`crate::caps::MAX_DURATION`]. Requests in flight at the deadline still
+/// get their timeout, so the load ends within this plus one timeout.
+fn count_deadline(n: u64, workers: usize, timeout: Duration, pacing: Pacing) -> Duration {
+    let rounds = n.div_ceil(workers.max(1) as u64).saturating_add(1);
+    let all_time_out = timeout.saturating_mul(u32::try_from(rounds).unwrap_or(u32::MAX));
+    let schedule = match pacing {
+        Pacing::Open { rate } => {
+            Duration::try_from_secs_f64(n as f64 / rate).unwrap_or(crate::caps::MAX_DURATION)
+        }
+        Pacing::Closed => Duration::ZERO,
+    };
+    all_time_out
+        .max(schedule.saturating_add(timeout))
+        .min(crate::caps::MAX_DURATION)
 }
 
 /// When the load begins and when its measured phase begins. Without `start_at`: now, and
@@ -916,7 +960,7 @@ async fn worker(ctx: WorkerCtx, mut worker: Worker) {
     let paced = matches!(slots, SlotSource::Paced(_));
     // The deadline: past the measured phase's end nothing new is sent; requests in flight get
     // their timeout, so a point ends within its duration plus one request timeout.
-    let past_deadline = || shared.end.is_some_and(|end| Instant::now() >= end);
+    let past_deadline = || Instant::now() >= shared.end;
     let mut sent_count = 0u64;
     // Requests sent on the current connection (cold connections only).
     let mut on_connection = 0u64;
@@ -928,7 +972,7 @@ async fn worker(ctx: WorkerCtx, mut worker: Worker) {
         let Some((slot, intended)) = slots.next().await else {
             return;
         };
-        if shared.end.is_some_and(|end| intended >= end) {
+        if intended >= shared.end {
             return;
         }
         let measured = intended >= shared.measure_start;
@@ -955,7 +999,12 @@ async fn worker(ctx: WorkerCtx, mut worker: Worker) {
         {
             if on_connection >= every.get() {
                 let t0 = Instant::now();
-                match spec.open(Arc::clone(&counters)).await {
+                // Bounded like a request, so a server that accepts and never answers the
+                // handshake cannot hold the worker past the deadline.
+                let opened = tokio::time::timeout(spec.timeout, spec.open(Arc::clone(&counters)))
+                    .await
+                    .unwrap_or(Err(ClientError::Timeout(spec.timeout)));
+                match opened {
                     // Replacing the worker closes the previous connection.
                     Ok(c) => worker = Worker::Unary(c),
                     Err(e) => {
@@ -1025,6 +1074,15 @@ async fn worker(ctx: WorkerCtx, mut worker: Worker) {
                     }
                 }
             }
+        } else {
+            let mut r = recorder.lock().unwrap_or_else(|p| p.into_inner());
+            match &failure {
+                None => r.warmup.ok += 1,
+                Some((kind, _)) => {
+                    r.warmup.failed += 1;
+                    r.warmup.timed_out += u64::from(*kind == ErrorKind::Timeout);
+                }
+            }
         }
         if let Some((kind, message)) = failure {
             tracing::debug!(?kind, %message, "request failed");
@@ -1045,12 +1103,8 @@ async fn worker(ctx: WorkerCtx, mut worker: Worker) {
                     return;
                 }
                 let reconnect = spec.open(Arc::clone(&counters));
-                let reconnected = match shared.end {
-                    Some(end) => match tokio::time::timeout_at(end.into(), reconnect).await {
-                        Ok(r) => r,
-                        Err(_) => return,
-                    },
-                    None => reconnect.await,
+                let Ok(reconnected) = tokio::time::timeout_at(shared.end.into(), reconnect).await else {
+                    return;
                 };
                 match reconnected {
                     Ok(c) => {
@@ -1139,7 +1193,7 @@ impl Pacer {
         let _ = nix::sys::prctl::set_timerslack(1);
         let over = |s: &Schedule, n: u64| {
             shared.stop.load(Ordering::Relaxed)
-                || shared.end.is_some_and(|end| s.due(n) >= end)
+                || s.due(n) >= shared.end
                 || shared
                     .request_limit
                     .is_some_and(|limit| shared.claimed.load(Ordering::Relaxed) >= limit)
@@ -1239,4 +1293,34 @@ async fn server_cpu_ns(pid: Option<u32>, stats: Option<&crate::server_stats::Sta
 /// included).
 pub fn cpu_time() -> u64 {
     crate::procfs::self_cpu_ns()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+
+    #[test]
+    fn count_deadline_lets_every_request_time_out_once_more() {
+        // 6 requests on 2 workers, all timing out: 3 rounds, plus one for a reconnect.
+        assert_eq!(count_deadline(6, 2, S(2), Pacing::Closed), S(8));
+        assert_eq!(count_deadline(7, 2, S(2), Pacing::Closed), S(10));
+        // Zero workers cannot divide by zero.
+        assert_eq!(count_deadline(1, 0, S(1), Pacing::Closed), S(2));
+    }
+
+    #[test]
+    fn count_deadline_covers_an_open_loop_schedule() {
+        // 1,000 slots at 10/s take 100 s, longer than 1,000 timeouts of 1 ms on 10 workers.
+        let d = count_deadline(1000, 10, Duration::from_millis(1), Pacing::Open { rate: 10.0 });
+        assert_eq!(d, S(100) + Duration::from_millis(1));
+    }
+
+    #[test]
+    fn count_deadline_is_capped() {
+        let cap = crate::caps::MAX_DURATION;
+        assert_eq!(count_deadline(u64::MAX, 1, S(600), Pacing::Closed), cap);
+        assert_eq!(count_deadline(10, 1, S(1), Pacing::Open { rate: 1e-300 }), cap);
+    }
 }

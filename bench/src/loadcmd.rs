@@ -195,6 +195,13 @@ pub fn render_summary(config: &LoadConfig, s: &LoadSummary) -> String {
             "  missed      {missed} scheduled slot(s) not sent by the end of the window (no connection free in time)"
         );
     }
+    if let Some(w) = s.warmup {
+        let _ = writeln!(
+            out,
+            "  warm-up     {} ok, {} failed ({} timed out); not in the figures below",
+            w.ok, w.failed, w.timed_out
+        );
+    }
     let _ = writeln!(
         out,
         "  latency (µs)     {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",

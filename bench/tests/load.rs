@@ -646,6 +646,55 @@ fn black_hole_ends_on_time_and_fails() {
     }
 }
 
+/// Issue 19/17: a count-bounded load (`--requests`) against a server that never answers ends by
+/// its deadline (every request timing out in turn, plus one timeout) and fails; the warm-up's
+/// timed-out requests are counted apart, not in the measured figures.
+#[test]
+fn black_hole_count_bounded_ends_and_counts_the_warm_up() {
+    let hole = BlackHole::start();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("count.json");
+    let started = Instant::now();
+    let out = load_on(
+        Variant::RestJsonH1,
+        &format!("http://{}", hole.addr),
+        &[
+            "--requests",
+            "3",
+            "--timeout",
+            "1s",
+            "--warmup",
+            "1s",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    let took = started.elapsed();
+    // Deadline: warm-up 1 s + (3 + 1) timeouts of 1 s, plus one timeout in flight; 20 s of
+    // slack for a loaded machine.
+    assert!(took < Duration::from_secs(26), "took {took:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let report: LoadReport = read_json(&json).unwrap();
+    assert_valid_json_schema(&json);
+    let s = &report.summary;
+    assert_eq!(s.ok, 0, "{s:?}");
+    assert!(s.timeouts() >= 1 && s.timeouts() <= 3, "{s:?}");
+    // The warm-up's one request (closed loop, 1 s timeout, 1 s warm-up) timed out; it is
+    // counted there and not among the measured timeouts.
+    let warmup = s.warmup.expect("a warm-up ran");
+    assert_eq!(warmup.ok, 0, "{warmup:?}");
+    assert!(
+        warmup.timed_out >= 1 && warmup.failed >= warmup.timed_out,
+        "{warmup:?}"
+    );
+    assert!(
+        stdout.contains("warm-up") && stdout.contains("timed out"),
+        "{stdout}"
+    );
+}
+
 /// Issue 17: a server frozen over the last second of the window and past its end. The requests
 /// in flight when the window ends are waited for (up to the timeout) and counted; the corrected
 /// tail shows the stall instead of losing it with them.

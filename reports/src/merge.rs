@@ -301,6 +301,10 @@ pub fn merge_loads(inputs: &[(PathBuf, LoadReport)]) -> Result<LoadReport, Merge
         // The per-message histograms merge like any others; the per-subscriber extremes of a
         // broadcast do not add up across generators, so the stream section is not carried over.
         stream: None,
+        warmup: summaries.iter().filter_map(|s| s.warmup).reduce(|mut a, b| {
+            a.add(&b);
+            a
+        }),
     };
     let mut summary = summary;
     summary.invalid = summary.invalid_reason();

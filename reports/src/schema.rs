@@ -541,6 +541,30 @@ pub struct LoadSummary {
     /// is messages per second, latencies are per message).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamSummary>,
+    /// The warm-up's requests (or messages): never in the measured histograms or counts, but
+    /// counted here, so a server that failed or stalled while warming up is visible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<WarmupCounts>,
+}
+
+/// What happened to the requests (or messages) due during the warm-up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct WarmupCounts {
+    /// Completed successfully.
+    pub ok: u64,
+    /// Failed, timeouts included.
+    pub failed: u64,
+    /// Of `failed`: got no answer within the request timeout.
+    pub timed_out: u64,
+}
+
+impl WarmupCounts {
+    /// Adds another generator's (or worker's) counts.
+    pub fn add(&mut self, other: &WarmupCounts) {
+        self.ok += other.ok;
+        self.failed += other.failed;
+        self.timed_out += other.timed_out;
+    }
 }
 
 /// What a streaming load measured beyond the per-message histograms.

@@ -220,6 +220,7 @@ pub fn point(spec: &PointSpec) -> PointResult {
                 stream: None,
                 handshake: None,
                 connections_opened: None,
+                warmup: None,
             },
             histograms: LoadHistograms {
                 corrected: corrected

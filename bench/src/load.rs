@@ -165,7 +165,8 @@ pub struct Recorder {
     pub error_statuses: BTreeMap<ErrorStatus, u64>,
     pub checked: u64,
     pub late_sends: u64,
-    /// Open loop: slots of the measured phase taken after its end, so not sent.
+    /// Open loop: slots of the measured phase taken after its end, so not sent; stream
+    /// receivers: slots of the window whose message never came.
     pub missed: u64,
     pub corrected: Histogram<u64>,
     pub service: Histogram<u64>,
@@ -947,8 +948,46 @@ async fn connect_streams(
     Ok(planned)
 }
 
+/// Runs one worker to its end. A stream receiver (whose schedule the server or the publisher
+/// keeps) then counts as missed the slots of the measured window it never received: its stream
+/// stalled or failed, so they were not delivered on schedule within the window — the same
+/// count the unary open loop keeps for slots it could not send.
+async fn worker(ctx: WorkerCtx, worker: Worker) {
+    let counted = match ctx.slots {
+        SlotSource::Counted { origin, interval, .. } => Some((origin, interval)),
+        _ => None,
+    };
+    let shared = Arc::clone(&ctx.shared);
+    let recorder = Arc::clone(&ctx.recorder);
+    exchange_loop(ctx, worker).await;
+    // Count-bounded loads have no window to miss slots in (what they did not get is counted
+    // against the request count instead).
+    if let Some((origin, interval)) = counted
+        && shared.request_limit.is_none()
+    {
+        // Stopped early (interrupted, the server gone): only the slots due until now.
+        let window_end = if shared.stop.load(Ordering::SeqCst) {
+            shared.end.min(Instant::now())
+        } else {
+            shared.end
+        };
+        let due = slots_due(origin, interval, shared.measure_start, window_end);
+        let mut r = recorder.lock().unwrap_or_else(|p| p.into_inner());
+        let taken = r.ok + r.error_total();
+        r.missed += due.saturating_sub(taken);
+    }
+}
+
+/// How many slots of the schedule `origin + n × interval` are due in `[from, to)`.
+fn slots_due(origin: Instant, interval: Duration, from: Instant, to: Instant) -> u64 {
+    let iv = nanos(interval).max(1);
+    // Slots due before `t`: the n with origin + n × iv < t.
+    let before = |t: Instant| nanos(t.saturating_duration_since(origin)).div_ceil(iv);
+    before(to).saturating_sub(before(from))
+}
+
 /// The one load loop.
-async fn worker(ctx: WorkerCtx, mut worker: Worker) {
+async fn exchange_loop(ctx: WorkerCtx, mut worker: Worker) {
     let WorkerCtx {
         mut slots,
         spec,
@@ -1315,6 +1354,21 @@ mod tests {
         // 1,000 slots at 10/s take 100 s, longer than 1,000 timeouts of 1 ms on 10 workers.
         let d = count_deadline(1000, 10, Duration::from_millis(1), Pacing::Open { rate: 10.0 });
         assert_eq!(d, S(100) + Duration::from_millis(1));
+    }
+
+    #[test]
+    fn slots_due_counts_the_window_end_exclusive() {
+        let o = Instant::now();
+        let ms = Duration::from_millis;
+        // Slots at 0, 10, 20, … ms; [25, 55) holds 30, 40, 50.
+        assert_eq!(slots_due(o, ms(10), o + ms(25), o + ms(55)), 3);
+        // [20, 50) holds 20, 30, 40: the start is inclusive, the end exclusive.
+        assert_eq!(slots_due(o, ms(10), o + ms(20), o + ms(50)), 3);
+        // A window before the schedule's origin, or an empty one, holds nothing before it.
+        assert_eq!(slots_due(o + ms(100), ms(10), o, o + ms(100)), 0);
+        assert_eq!(slots_due(o, ms(10), o + ms(50), o + ms(40)), 0);
+        // From the origin: 0, 10, …, 990.
+        assert_eq!(slots_due(o, ms(10), o, o + S(1)), 100);
     }
 
     #[test]

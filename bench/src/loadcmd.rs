@@ -192,7 +192,7 @@ pub fn render_summary(config: &LoadConfig, s: &LoadSummary) -> String {
     if let Some(missed) = s.missed_slots {
         let _ = writeln!(
             out,
-            "  missed      {missed} scheduled slot(s) not sent by the end of the window (no connection free in time)"
+            "  missed      {missed} scheduled slot(s) not sent, or (stream receivers) not received, by the end of the window"
         );
     }
     if let Some(w) = s.warmup {

@@ -10,6 +10,9 @@ use rpcbench::server_process::ServerProcess;
 use rpcbench_reports::{LoadReport, Percentile, hgrm, read_json};
 use rpcbench_servers::{HttpVersion, Variant};
 
+mod common;
+use common::wait_for_bytes_received;
+
 fn exe() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_rpcbench"))
 }
@@ -292,32 +295,6 @@ fn stalled_server_shows_in_corrected_latency_only() {
             s.late_sends.unwrap() > 100,
             "{variant}: the stall made sends late"
         );
-    }
-}
-
-/// Bytes the server's established TCP connections have received so far, from the kernel's
-/// `tcp_info` as `ss` (iproute2) prints it.
-fn bytes_received(port: u16) -> u64 {
-    let out = Command::new("ss")
-        .args(["-tinH", "state", "established", &format!("( sport = :{port} )")])
-        .output()
-        .expect("runs ss (iproute2)");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .filter_map(|w| w.strip_prefix("bytes_received:"))
-        .filter_map(|v| v.parse::<u64>().ok())
-        .sum()
-}
-
-/// Blocks until the server's connections have received `bytes`; panics after `limit`.
-fn wait_for_bytes_received(server: &ServerProcess, bytes: u64, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    while bytes_received(server.addr().port()) < bytes {
-        assert!(
-            Instant::now() < deadline,
-            "server received < {bytes} bytes in {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

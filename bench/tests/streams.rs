@@ -20,6 +20,8 @@ use rpcbench_proto::pb::{Payload, StreamMessage};
 use rpcbench_servers::{ServerSettings, Variant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod common;
+
 fn exe() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_rpcbench"))
 }
@@ -415,6 +417,8 @@ fn stalled_server_shows_in_corrected_per_message_latency() {
         let subscribers: u64 = streams.parse().unwrap();
         // 4 s at 200 messages/s, to every subscriber, each exactly once (order is checked).
         assert_eq!(s.ok, 800 * subscribers, "{what}: messages received");
+        // The server caught up within the window: nothing was missed.
+        assert_eq!(s.missed_slots, Some(0), "{what}");
         // 800 messages: below the 1,000 a displayed p99 needs, so the stored value is read.
         let p99 = &rpcbench_reports::Percentile::P99;
         let corrected_p99 = s.latency_corrected.as_ref().unwrap().percentiles_ns[p99];
@@ -441,5 +445,60 @@ fn stalled_server_shows_in_corrected_per_message_latency() {
             assert_eq!(stream.published, Some(800), "{what}");
             assert!(stream.slowest_subscriber.is_some());
         }
+    }
+}
+
+/// A stream receiver's missed slots, like the unary open loop's: a server frozen from the middle
+/// of a feed's window until after the load ended. The receiver's wait times out (one error) and
+/// every message due later in the window is counted as missed, never silently absent:
+/// received + failed + missed = the messages the window was due.
+#[test]
+fn a_feed_frozen_to_the_end_counts_its_missed_messages() {
+    let cases = [(Variant::GrpcProtoH2, "grpc"), (Variant::RestJsonH1, "sse")];
+    for (variant, transport) in cases {
+        let what = format!("feed/{transport}/{variant}");
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("frozen.json");
+        let server = ServerProcess::start(exe(), variant, &[]).unwrap();
+        let extra = [
+            "--streams",
+            "1",
+            "--rate",
+            "100",
+            "--duration",
+            "3s",
+            "--warmup",
+            "0s",
+            "--timeout",
+            "1s",
+        ];
+        let out = std::thread::scope(|scope| {
+            let load = scope.spawn(|| stream_load(&server, "feed", transport, &extra, &json));
+            // The stream is requested (so the load connected), then 1.5 s into the window.
+            common::wait_for_bytes_received(&server, 1, Duration::from_secs(60));
+            std::thread::sleep(Duration::from_millis(1500));
+            server.signal(Signal::SIGSTOP).unwrap();
+            // Frozen until the load ended (window 3 s + timeout 1 s after it started), bounded
+            // so a load stuck connecting cannot hold the test.
+            let frozen = Instant::now();
+            while !load.is_finished() && frozen.elapsed() < Duration::from_secs(60) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            server.signal(Signal::SIGCONT).unwrap();
+            load.join().unwrap()
+        });
+        let report: rpcbench_reports::LoadReport = rpcbench_reports::read_json(&json)
+            .unwrap_or_else(|e| panic!("{what}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let s = &report.summary;
+        let failed: u64 = s.errors.values().sum();
+        let missed = s.missed_slots.expect("an open-loop stream counts missed slots");
+        println!("{what}: ok {}, failed {failed}, missed {missed}", s.ok);
+        // 3 s at 100 messages/s are due (one more or less at the window's edges).
+        let accounted = s.ok + failed + missed;
+        assert!((299..=301).contains(&accounted), "{what}: {accounted}: {s:?}");
+        // Frozen for at least the window's last second (1.5 s in, on a loaded machine later or
+        // earlier): a good part of the window never arrived.
+        assert!(missed >= 50, "{what}: missed {missed}: {s:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("missed"), "{what}");
     }
 }

@@ -488,7 +488,9 @@ pub struct LoadSummary {
     pub late_sends: Option<u64>,
     /// Open loop only: slots of the measured phase not sent by its end (every connection was
     /// busy, or the server stopped answering). They are counted here, never sent after the
-    /// window, so a point ends within its duration plus one request timeout.
+    /// window, so a point ends within its duration plus one request timeout. Stream receivers
+    /// (feed, broadcast subscribers): messages due in the window that never arrived (the stream
+    /// stalled past the timeout or failed).
     #[serde(default)]
     pub missed_slots: Option<u64>,
     /// Why the point's measurements cannot be used ([`LoadSummary::invalid_reason`]): no request

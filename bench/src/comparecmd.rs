@@ -8,10 +8,6 @@ use rpcbench_reports::compare::{
     write_calibration, write_comparison,
 };
 
-/// Exit code for input that cannot be compared (missing, corrupt, wrong schema version,
-/// mismatched workloads, too few replicates). clap's usage errors exit 2 as well.
-pub const EXIT_UNUSABLE: u8 = 2;
-
 const AFTER_HELP: &str = "\
 A result set (BASE, CURRENT, each --calibrate SET) is one of:
   - a run directory of `rpcbench run` (holds results.json), or a results.json file
@@ -65,7 +61,7 @@ pub fn run(args: CompareArgs) -> u8 {
         Ok(code) => code,
         Err(e) => {
             eprintln!("rpcbench compare: unusable input: {e}");
-            EXIT_UNUSABLE
+            crate::exit::UNUSABLE
         }
     }
 }

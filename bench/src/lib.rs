@@ -13,6 +13,7 @@ pub mod codeccmd;
 pub mod comparecmd;
 pub mod delay_line;
 pub mod exchange;
+pub mod exit;
 pub mod load;
 pub mod loadcmd;
 pub mod mergecmd;

@@ -16,12 +16,6 @@ use crate::client::Call;
 use crate::load::{Bound, LoadOutcome, LoadSpec, Pacing, StopHandle, StreamLoad};
 use crate::stream_client::{StreamKind, Transport};
 
-/// Exit code when a load stopped early and wrote partial results.
-pub const EXIT_INCOMPLETE: u8 = 3;
-/// Exit code when a load ran to its end but its measurements cannot be used: no request
-/// completed, or too many timed out ([`LoadSummary::invalid_reason`]). Results are still written.
-pub const EXIT_INVALID: u8 = 4;
-
 /// Parses `http://HOST:PORT`, `https://HOST:PORT` or `HOST:PORT` into a socket address.
 pub fn parse_target(target: &str) -> anyhow::Result<SocketAddr> {
     let rest = target
@@ -427,7 +421,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
             let stop = stop.clone();
             tokio::spawn(async move {
                 let signal = crate::serve::shutdown_signal().await;
-                stop.stop(&format!("interrupted ({signal})"));
+                stop.stop(&crate::run::Interrupted { signal }.to_string());
             })
         };
         let progress = show_progress().then(|| -> crate::load::ProgressFn {
@@ -479,14 +473,14 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
         println!("  histogram   {}", path.display());
     }
     if !outcome.summary.complete {
-        return Ok(EXIT_INCOMPLETE);
+        return Ok(crate::exit::INCOMPLETE);
     }
     if let Some(reason) = &outcome.summary.invalid {
         eprintln!(
             "rpcbench: error: the load against {} ({}) measured nothing usable: {reason}",
             args.target, args.variant
         );
-        return Ok(EXIT_INVALID);
+        return Ok(crate::exit::INVALID);
     }
     Ok(0)
 }

@@ -12,10 +12,6 @@ use rpcbench_reports::{
     write_atomic, write_json_atomic,
 };
 
-/// Exit code for inputs that cannot be merged (unreadable, other schema version, different
-/// configuration, windows that do not overlap).
-pub const EXIT_UNUSABLE: u8 = 2;
-
 #[derive(Debug, clap::Args)]
 pub struct MergeArgs {
     /// Results of `rpcbench load --json`, one per generator
@@ -53,7 +49,7 @@ pub fn run(args: MergeArgs) -> u8 {
         }
         Err(e) => {
             eprintln!("rpcbench merge: cannot merge: {e}");
-            EXIT_UNUSABLE
+            crate::exit::UNUSABLE
         }
     }
 }

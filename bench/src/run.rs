@@ -25,8 +25,20 @@ use crate::loadcmd::{hgrm_text, histograms, load_config};
 use crate::scenario::{Scenario, WorkloadSpec};
 use crate::server_process::ServerProcess;
 
-/// Exit code of a run that stopped early or had failed points (results are still written).
-pub const EXIT_INCOMPLETE: u8 = 3;
+/// The run was stopped by SIGINT or SIGTERM. It ends the matrix as an error and is recorded once
+/// in the results' `errors`, recognised by its type, not by its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("interrupted ({signal})")]
+pub struct Interrupted {
+    pub signal: &'static str,
+}
+
+impl Interrupted {
+    /// Whether `e`, or any error it wraps, is an interruption.
+    pub fn caused(e: &anyhow::Error) -> bool {
+        e.chain().any(|c| c.is::<Interrupted>())
+    }
+}
 
 /// Everything `run` needs, validated.
 #[derive(Debug, Clone)]
@@ -299,7 +311,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
                 tokio::select! {
                     signal = crate::serve::shutdown_signal() => {
                         let _ = interrupted.set(signal);
-                        stop.stop(&format!("interrupted ({signal})"));
+                        stop.stop(&Interrupted { signal }.to_string());
                     }
                     _ = signals_cancelled => {}
                 }
@@ -388,7 +400,9 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the load generator thread panicked")))
         }),
     };
-    if let Err(e) = outcome {
+    if let Err(e) = outcome
+        && !Interrupted::caused(&e)
+    {
         ctx.results.errors.push(format!("{e:#}"));
     }
     if let Some(lab) = lab.as_mut() {
@@ -403,10 +417,9 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutput> {
     }
     drop(cancel_signals);
     ctx.results.provenance.finished_at = Some(crate::provenance::now_rfc3339());
-    if let Some(signal) = ctx.interrupted.get()
-        && !ctx.results.errors.iter().any(|e| e.contains("interrupted"))
-    {
-        ctx.results.errors.push(format!("interrupted ({signal})"));
+    // Once, whether the matrix ended on the interruption or it came between its steps.
+    if let Some(&signal) = ctx.interrupted.get() {
+        ctx.results.errors.push(Interrupted { signal }.to_string());
     }
     ctx.results.complete = ctx.results.errors.is_empty()
         && ctx.results.points.iter().all(|p| p.error.is_none())
@@ -635,8 +648,8 @@ async fn measure(
     kind: PointKind,
     rep: u32,
 ) -> anyhow::Result<Option<PointResult>> {
-    if let Some(signal) = ctx.interrupted.get() {
-        bail!("interrupted ({signal})");
+    if let Some(&signal) = ctx.interrupted.get() {
+        return Err(Interrupted { signal }.into());
     }
     let s = &ctx.opts.scenario;
     let shape = catalogue::parse_shape(&w.shape)?;
@@ -829,8 +842,8 @@ async fn measure(
     ));
     ctx.results.points.push(point.clone());
     ctx.save()?;
-    if let Some(signal) = ctx.interrupted.get() {
-        bail!("interrupted ({signal})");
+    if let Some(&signal) = ctx.interrupted.get() {
+        return Err(Interrupted { signal }.into());
     }
     Ok(Some(point))
 }
@@ -839,4 +852,20 @@ async fn measure(
 /// one line per point is log-friendly; only `CI` silences them unless asked).
 pub fn quiet_by_default() -> bool {
     std::env::var_os("CI").is_some() && !std::io::stderr().is_terminal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interruption_is_recognised_by_type_through_context() {
+        let e: anyhow::Error = Interrupted { signal: "SIGTERM" }.into();
+        assert!(Interrupted::caused(&e));
+        assert_eq!(e.to_string(), "interrupted (SIGTERM)");
+        let wrapped = Err::<(), _>(e).context("point rest-json-h1/unary").unwrap_err();
+        assert!(Interrupted::caused(&wrapped));
+        // A message that merely mentions it is not one.
+        assert!(!Interrupted::caused(&anyhow::anyhow!("interrupted (SIGTERM)")));
+    }
 }

@@ -4,7 +4,7 @@ use anyhow::Context as _;
 
 use crate::cli::RunArgs;
 use crate::pin::{parse_cpu_list, pin_process};
-use crate::run::{EXIT_INCOMPLETE, RunOptions};
+use crate::run::RunOptions;
 use crate::scenario::{Preset, Scenario, TargetSpec};
 use rpcbench_model::NetworkProfile;
 
@@ -133,7 +133,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
                 opts.network.name(),
                 out.results.display()
             );
-            code = EXIT_INCOMPLETE;
+            code = crate::exit::INCOMPLETE;
             if out.interrupted {
                 break;
             }

@@ -11,9 +11,7 @@ use crate::codec_suite;
 /// Runs `rpcbench codec`.
 pub fn run(args: CodecArgs) -> anyhow::Result<()> {
     if let Some(list) = &args.cpus {
-        let cpus = crate::pin::parse_cpu_list(list)
-            .map_err(anyhow::Error::msg)
-            .context("--cpus")?;
+        let cpus = crate::pin::parse_flag("--cpus", list)?;
         crate::pin::pin_process(&cpus).map_err(anyhow::Error::msg)?;
     }
     std::fs::create_dir_all(&args.output)

@@ -320,12 +320,8 @@ fn validate_caps(args: &LoadArgs) -> Result<(), crate::caps::CapError> {
 pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
     let client_cpus = match &args.cpus {
         Some(list) => {
-            let cpus = crate::pin::parse_cpu_list(list)
-                .map_err(anyhow::Error::msg)
-                .context("--cpus")?;
-            if let Err(e) = crate::pin::pin_process(&cpus) {
-                tracing::warn!("running unpinned: {e}");
-            }
+            let cpus = crate::pin::parse_flag("--cpus", list)?;
+            crate::pin::pin_or_warn(&cpus, "running");
             Some(cpus)
         }
         None => None,

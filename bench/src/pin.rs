@@ -1,7 +1,36 @@
-//! CPU pinning of the whole process (every thread started afterwards inherits the set).
+//! CPU pinning of the whole process (every thread started afterwards inherits the set): the
+//! one place a CPU-list flag (`--cpus`, `--server-cpus`, `--client-cpus`) is parsed and applied.
 
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::unistd::Pid;
+
+/// A CPU-list flag that does not parse, named by the flag.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{flag}: {problem}")]
+pub struct CpuListError {
+    pub flag: String,
+    pub problem: String,
+}
+
+/// Parses the CPU list given to `flag` (`--cpus 0-1`); the error names the flag.
+pub fn parse_flag(flag: &str, list: &str) -> Result<Vec<usize>, CpuListError> {
+    parse_cpu_list(list).map_err(|problem| CpuListError {
+        flag: flag.to_owned(),
+        problem,
+    })
+}
+
+/// Pins this process to `cpus`, or warns that `what` runs unpinned (the system may refuse, in a
+/// container for example: a measurement then still runs, and says so). Whether it is pinned.
+pub fn pin_or_warn(cpus: &[usize], what: &str) -> bool {
+    match pin_process(cpus) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!("{what} unpinned: {e}");
+            false
+        }
+    }
+}
 
 /// Parses a CPU list such as `0`, `1,3` or `0-3`.
 pub fn parse_cpu_list(s: &str) -> Result<Vec<usize>, String> {
@@ -61,5 +90,21 @@ mod tests {
         assert!(parse_cpu_list("3-1").is_err());
         assert!(parse_cpu_list("x").is_err());
         assert!(parse_cpu_list("").is_err());
+    }
+
+    #[test]
+    fn a_bad_flag_is_named() {
+        assert_eq!(parse_flag("--cpus", "0-1").unwrap(), vec![0, 1]);
+        let e = parse_flag("--server-cpus", "3-1").unwrap_err();
+        assert_eq!(e.to_string(), "--server-cpus: bad CPU range \"3-1\"");
+    }
+
+    #[test]
+    fn pinning_to_the_current_set_succeeds() {
+        // Pinning to what this thread may already use changes nothing and cannot be refused.
+        let cpus = current_cpus();
+        assert!(!cpus.is_empty());
+        assert!(pin_or_warn(&cpus, "the test"));
+        assert_eq!(current_cpus(), cpus);
     }
 }

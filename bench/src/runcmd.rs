@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 
 use crate::cli::RunArgs;
-use crate::pin::{parse_cpu_list, pin_process};
+use crate::pin::{parse_flag, pin_or_warn};
 use crate::run::RunOptions;
 use crate::scenario::{Preset, Scenario, TargetSpec};
 use rpcbench_model::NetworkProfile;
@@ -47,15 +47,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let (server_cpus, client_cpus) = if args.no_pin {
         (None, None)
     } else {
-        let parse = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<Vec<usize>>> {
-            v.as_deref()
-                .map(|l| {
-                    parse_cpu_list(l)
-                        .map_err(anyhow::Error::msg)
-                        .with_context(|| flag.to_owned())
-                })
-                .transpose()
-        };
+        let parse = |flag: &str, v: &Option<String>| v.as_deref().map(|l| parse_flag(flag, l)).transpose();
         let server = parse("--server-cpus", &args.server_cpus)?;
         let client = parse("--client-cpus", &args.client_cpus)?;
         match (server, client, crate::run::default_cpu_sets()) {
@@ -73,16 +65,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         anyhow::bail!("--server-cpus {s:?} and --client-cpus {c:?} overlap; they must be disjoint");
     }
     // Pin this process (the load generator) before any runtime thread exists.
-    let client_cpus = match client_cpus {
-        Some(cpus) => match pin_process(&cpus) {
-            Ok(()) => Some(cpus),
-            Err(e) => {
-                tracing::warn!("running the load generator unpinned: {e}");
-                None
-            }
-        },
-        None => None,
-    };
+    let client_cpus = client_cpus.filter(|cpus| pin_or_warn(cpus, "running the load generator"));
     let mut scenario = scenario;
     if !args.variants.is_empty() {
         let mut variants: Vec<String> = Vec::new();

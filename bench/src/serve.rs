@@ -23,12 +23,8 @@ pub struct ReadyLine {
 /// Runs `rpcbench serve` on its own runtime (worker threads from the settings).
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(list) = &args.cpus {
-        let cpus = crate::pin::parse_cpu_list(list)
-            .map_err(anyhow::Error::msg)
-            .context("--cpus")?;
-        if let Err(e) = crate::pin::pin_process(&cpus) {
-            tracing::warn!("serving unpinned: {e}");
-        }
+        let cpus = crate::pin::parse_flag("--cpus", list)?;
+        crate::pin::pin_or_warn(&cpus, "serving");
     }
     // After pinning, so the default follows the CPU set.
     let threads = args.settings.effective_worker_threads();

@@ -21,7 +21,7 @@ use crate::model::Report;
 use crate::render::load_run_inputs;
 use crate::schema::{PointKind, PointResult, RunResults, write_atomic};
 use crate::sink::ReportError;
-use rpcbench_model::Metric;
+use rpcbench_model::{Better, Metric};
 
 /// The metrics shown per profile, in order.
 const METRICS: [Metric; 3] = [
@@ -162,38 +162,39 @@ fn pick<'a>(c: &'a ProfileColumn, metric: Metric, wl: &Wl) -> Option<&'a Ratio> 
     }
 }
 
+/// The offered load of a ratio's points: a closed-loop (or unknown) point sorts after every rate.
 fn load_of(r: &Ratio) -> f64 {
     match r.source.load {
         Some(crate::evidence::LoadPoint::FixedRate { rate_rps }) => rate_rps,
-        _ => f64::INFINITY,
+        Some(crate::evidence::LoadPoint::MaxThroughput) | None => f64::INFINITY,
     }
 }
 
-fn metric_title(m: Metric) -> &'static str {
-    match m {
-        Metric::LatencyP50 => "p50 latency at equal load, rest-json-h1 ÷ grpc-proto-h2",
-        Metric::MaxThroughput => "maximum throughput, grpc-proto-h2 ÷ rest-json-h1",
-        Metric::ServerThroughput => "requests per server core-second, grpc-proto-h2 ÷ rest-json-h1",
-        _ => "",
-    }
+/// `p50 latency at equal load, rest-json-h1 ÷ grpc-proto-h2`: the metric's label and its
+/// ratio's orientation (above 1: gRPC better), both derived from the metric, so every metric has
+/// a title.
+fn metric_title(m: Metric) -> String {
+    let (top, bottom) = match m.better() {
+        Better::Lower => (Variant::RestJsonH1, Variant::GrpcProtoH2),
+        Better::Higher => (Variant::GrpcProtoH2, Variant::RestJsonH1),
+    };
+    format!("{}, {} ÷ {}", m.label(), top.name(), bottom.name())
 }
 
 fn cell(r: Option<&Ratio>, metric: Metric) -> String {
     match r {
         None => "—".into(),
         Some(r) => {
-            let raw = match metric {
-                Metric::LatencyP50 => format!(
-                    "{} vs {}",
-                    format::duration_ns(r.baseline_value),
-                    format::duration_ns(r.candidate_value)
-                ),
-                _ => format!(
-                    "{} vs {}",
-                    format::rate(r.candidate_value),
-                    format::rate(r.baseline_value)
-                ),
+            // The ratio's numerator first: the baseline's value when lower is better.
+            let (top, bottom) = match metric.better() {
+                Better::Lower => (r.baseline_value, r.candidate_value),
+                Better::Higher => (r.candidate_value, r.baseline_value),
             };
+            let raw = format!(
+                "{} vs {}",
+                format::metric_value(metric, top),
+                format::metric_value(metric, bottom)
+            );
             format!("{} {} ({raw})", format::ratio(r.value), r.spread_text())
         }
     }
@@ -230,7 +231,7 @@ fn view(columns: Vec<ProfileColumn>, mut notes: Vec<String>) -> NetworksView {
                 )
             })
             .collect();
-        tables.push((metric_title(metric).to_owned(), rows));
+        tables.push((metric_title(metric), rows));
         let series: Vec<LineSeries> = workloads
             .iter()
             .enumerate()
@@ -541,6 +542,19 @@ mod tests {
     use crate::schema::write_json_atomic;
     use rpcbench_model::network::{LinkMeasurement, RttMeasurement};
 
+    #[test]
+    fn titles_are_derived_from_the_metric() {
+        let titles: Vec<String> = METRICS.into_iter().map(metric_title).collect();
+        assert_eq!(
+            titles,
+            [
+                "p50 latency at equal load, rest-json-h1 ÷ grpc-proto-h2",
+                "maximum throughput, grpc-proto-h2 ÷ rest-json-h1",
+                "requests per server core-second, grpc-proto-h2 ÷ rest-json-h1",
+            ]
+        );
+    }
+
     /// A synthetic run on `profile`, its gRPC throughput scaled by `grpc_speed`.
     fn run_on(profile: Option<&str>, adaptive: bool, grpc_speed: f64) -> RunResults {
         let mut run = crate::synthetic::run();
@@ -602,6 +616,11 @@ mod tests {
         assert!(!fc.is_empty(), "{md}");
         assert!(fc.iter().all(|l| l.contains("throughput 1.5x")), "{fc:?}");
         assert!(md.contains("bandwidth-delay product"), "{md}");
+        // A table per metric under its derived title; throughput cells show the rates.
+        for m in METRICS {
+            assert!(md.contains(&metric_title(m)), "{m:?}: {md}");
+        }
+        assert!(md.contains(" req/s vs "), "{md}");
         // One chart per metric, a point per profile and workload.
         assert_eq!(
             html.matches("data-chart-kind=\"network-ratio\"").count(),

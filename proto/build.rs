@@ -194,8 +194,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "crate::pb::PublishAck",
             ))
             .build();
+        // The generated client is the idiomatic gRPC client (bench's `client_idiomatic`).
         tonic_build::manual::Builder::new()
-            .build_client(false)
+            .build_client(true)
             .out_dir(&dir)
             .compile(&[service]);
     }

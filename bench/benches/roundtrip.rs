@@ -1,15 +1,20 @@
 //! Single-call round trips: one sequential unary call at a time over loopback, against an
-//! in-process server of each variant, through that variant's real client on one connection.
-//! This is per-call cost without load. Ids: `rtt/<variant>/<rpc>/<shape>/<size>`.
+//! in-process server of each variant, through the client an application would use (the
+//! `idiomatic` client level: reqwest for REST, tonic's generated client for gRPC), one pooled
+//! connection. This is what an application pays per call without load, request encoding
+//! included. Ids: `rtt/<variant>/<rpc>/<shape>/<size>`.
 //!
 //! The server runs on its own multi-thread runtime (one worker), the client on a current-thread
-//! runtime, identically for every variant. `RPCBENCH_QUICK=1` cuts the measurement time.
+//! runtime, identically for every variant. Every reply is checked against the expected answer
+//! (outside the timed part; dropping the reply is timed, as an application pays for it).
+//! `RPCBENCH_QUICK=1` cuts the measurement time.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use rpcbench::client::{Call, Client, WireCounters};
+use rpcbench::client::{Call, ConnectOptions, WireCounters};
+use rpcbench::client_idiomatic::IdiomaticClient;
 use rpcbench_model::{BenchId, Rpc, Shape, Size};
 use rpcbench_servers::{Server, ServerSettings, Variant};
 
@@ -49,10 +54,12 @@ fn roundtrip(c: &mut Criterion) {
             let _ = stop_rx.await;
         }));
         let mut client = client_rt
-            .block_on(Client::connect(
+            .block_on(IdiomaticClient::connect(
                 variant,
                 addr,
                 &settings,
+                &ConnectOptions::default(),
+                1,
                 Arc::new(WireCounters::default()),
             ))
             .expect("connect");
@@ -83,9 +90,19 @@ fn roundtrip(c: &mut Criterion) {
             let client = &mut client;
             let call = &call;
             group.bench_function(BenchmarkId::from_parameter(id.size()), |b| {
-                b.iter(|| {
-                    let reply = client_rt.block_on(client.call(call)).expect("call");
-                    std::hint::black_box(reply);
+                b.iter_custom(|iters| {
+                    let mut timed = Duration::ZERO;
+                    for _ in 0..iters {
+                        let start = Instant::now();
+                        let reply = client_rt.block_on(client.call(call)).expect("call");
+                        timed += start.elapsed();
+                        call.check(&reply)
+                            .unwrap_or_else(|e| panic!("{variant} {rpc:?}: {e}"));
+                        let start = Instant::now();
+                        drop(std::hint::black_box(reply));
+                        timed += start.elapsed();
+                    }
+                    timed
                 })
             });
             group.finish();

@@ -353,7 +353,18 @@ pub struct Call {
     grpc_path: PathAndQuery,
     /// The encoded request message (empty for REST Fetch, which is a GET).
     body: Bytes,
+    /// The request message itself, for clients that encode on every call (the idiomatic ones).
+    pub(crate) message: Message,
     pub expected: Expected,
+}
+
+/// The request message of a call.
+#[derive(Debug, Clone)]
+pub(crate) enum Message {
+    /// Echo and Upload.
+    Payload(Arc<Payload>),
+    /// Fetch (REST sends it as the path and query instead).
+    Fetch(FetchRequest),
 }
 
 /// A decoded response.
@@ -368,6 +379,15 @@ impl Call {
     pub fn new(variant: Variant, rpc: Rpc, shape: Shape, size: u64, seed: u64) -> Result<Call, CallError> {
         let encoding = variant.encoding();
         let payload = Arc::new(rpcbench_proto::generate(shape, size, seed)?);
+        let fetch = FetchRequest {
+            shape: pb::Shape::from(shape) as i32,
+            size,
+            seed,
+        };
+        let message = match rpc {
+            Rpc::Echo | Rpc::Upload => Message::Payload(Arc::clone(&payload)),
+            Rpc::Fetch => Message::Fetch(fetch),
+        };
         let (rest_method, rest_path, grpc_method, body, expected) = match rpc {
             Rpc::Echo => (
                 Method::POST,
@@ -384,13 +404,8 @@ impl Call {
                 Expected::Summary(rpcbench_proto::summarize(&payload)),
             ),
             Rpc::Fetch => {
-                let req = FetchRequest {
-                    shape: pb::Shape::from(shape) as i32,
-                    size,
-                    seed,
-                };
                 let body = match variant.stack() {
-                    Stack::Grpc => encoding.encode(&req)?,
+                    Stack::Grpc => encoding.encode(&fetch)?,
                     Stack::Rest => Vec::new(),
                 };
                 (
@@ -410,6 +425,7 @@ impl Call {
             grpc_path: PathAndQuery::try_from(format!("/rpcbench.v1.Bench/{grpc_method}"))
                 .expect("valid path"),
             body: Bytes::from(body),
+            message,
             expected,
         })
     }
@@ -420,6 +436,16 @@ impl Call {
             body: body.into(),
             ..self.clone()
         }
+    }
+
+    /// REST: the request's method.
+    pub(crate) fn rest_method(&self) -> &Method {
+        &self.rest_method
+    }
+
+    /// REST: the request's path and query.
+    pub(crate) fn rest_path(&self) -> &PathAndQuery {
+        &self.rest_path
     }
 
     /// Size of the encoded request message.
@@ -455,7 +481,7 @@ impl Call {
         }
     }
 
-    fn decode(&self, bytes: &[u8]) -> Result<Reply, ClientError> {
+    pub(crate) fn decode(&self, bytes: &[u8]) -> Result<Reply, ClientError> {
         let decode_err = |e: rpcbench_proto::CodecError| ClientError::Decode(e.to_string());
         Ok(match self.rpc {
             Rpc::Echo | Rpc::Fetch => Reply::Payload(self.encoding.decode(bytes).map_err(decode_err)?),
@@ -910,7 +936,11 @@ pub fn compress(c: Compression, body: &[u8]) -> Result<Bytes, ClientError> {
 
 /// Decodes a REST response body by its `Content-Encoding`, refusing more than `limit` bytes
 /// after decompression.
-fn decompress(encoding: Option<&HeaderValue>, body: Bytes, limit: usize) -> Result<Bytes, ClientError> {
+pub(crate) fn decompress(
+    encoding: Option<&HeaderValue>,
+    body: Bytes,
+    limit: usize,
+) -> Result<Bytes, ClientError> {
     use std::io::Read as _;
     let Some(encoding) = encoding else {
         return Ok(body);

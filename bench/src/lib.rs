@@ -7,6 +7,7 @@
 pub mod caps;
 pub mod cli;
 pub mod client;
+pub mod client_idiomatic;
 pub mod codec_matrix;
 pub mod codec_suite;
 pub mod codeccmd;

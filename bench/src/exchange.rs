@@ -8,7 +8,7 @@
 //! corrected for coordinated omission exactly like a unary request's.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rpcbench_proto::pb::{Payload, StreamMessage};
@@ -25,6 +25,11 @@ const PUBLISH_TIMES: usize = 1 << 16;
 pub struct PublishTimes {
     origin: Instant,
     ns: Vec<AtomicU64>,
+    /// Messages the publisher has sent so far (it publishes in order, one at a time).
+    published: AtomicU64,
+    /// The publisher has stopped: no message from `published` on will ever be sent.
+    finished: AtomicBool,
+    finished_notify: tokio::sync::Notify,
 }
 
 impl PublishTimes {
@@ -32,12 +37,37 @@ impl PublishTimes {
         PublishTimes {
             origin,
             ns: (0..PUBLISH_TIMES).map(|_| AtomicU64::new(0)).collect(),
+            published: AtomicU64::new(0),
+            finished: AtomicBool::new(false),
+            finished_notify: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// The publisher has stopped (its window ended, or it failed): subscribers waiting for a
+    /// message it never sent stop waiting, and their load counts that slot as missed instead of
+    /// timing out on it.
+    pub fn finish(&self) {
+        self.finished.store(true, Ordering::Release);
+        self.finished_notify.notify_waiters();
+    }
+
+    /// Resolves once it is certain message `seq` will never be published; pending otherwise.
+    pub async fn never_published(&self, seq: u64) {
+        loop {
+            let notified = self.finished_notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.finished.load(Ordering::Acquire) && seq >= self.published.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
         }
     }
 
     fn record(&self, seq: u64, at: Instant) {
         let ns = u64::try_from(at.saturating_duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX);
         self.ns[seq as usize % PUBLISH_TIMES].store(ns, Ordering::Release);
+        self.published.fetch_max(seq + 1, Ordering::AcqRel);
     }
 
     fn get(&self, seq: u64) -> Instant {
@@ -101,6 +131,18 @@ impl Worker {
     /// and they take each message as it arrives.
     pub fn paced(&self) -> bool {
         !matches!(self, Worker::Receive { .. })
+    }
+
+    /// A broadcast subscriber's view of the publisher (to stop waiting for what it never sent).
+    pub fn publish_times(&self) -> Option<Arc<PublishTimes>> {
+        match self {
+            Worker::Receive {
+                clock: SentClock::Publisher(times),
+                ..
+            }
+            | Worker::Publish { times, .. } => Some(Arc::clone(times)),
+            _ => None,
+        }
     }
 
     /// Whether a failed exchange can be retried on a new connection (unary only; a broken

@@ -959,7 +959,14 @@ async fn worker(ctx: WorkerCtx, worker: Worker) {
     };
     let shared = Arc::clone(&ctx.shared);
     let recorder = Arc::clone(&ctx.recorder);
+    let publisher_stops = match &worker {
+        Worker::Publish { times, .. } => Some(Arc::clone(times)),
+        _ => None,
+    };
     exchange_loop(ctx, worker).await;
+    if let Some(times) = publisher_stops {
+        times.finish();
+    }
     // Count-bounded loads have no window to miss slots in (what they did not get is counted
     // against the request count instead).
     if let Some((origin, interval)) = counted
@@ -997,6 +1004,12 @@ async fn exchange_loop(ctx: WorkerCtx, mut worker: Worker) {
     } = ctx;
     let open = slots.open();
     let paced = matches!(slots, SlotSource::Paced(_));
+    // A broadcast subscriber stops when the publisher has stopped short of its next message
+    // (the slots left are then counted as missed, not as timeouts).
+    let publisher = match &worker {
+        Worker::Receive { .. } => worker.publish_times(),
+        _ => None,
+    };
     // The deadline: past the measured phase's end nothing new is sent; requests in flight get
     // their timeout, so a point ends within its duration plus one request timeout.
     let past_deadline = || Instant::now() >= shared.end;
@@ -1071,8 +1084,15 @@ async fn exchange_loop(ctx: WorkerCtx, mut worker: Worker) {
         }
         let check = sent_count.is_multiple_of(spec.check_every);
         let attempt = Instant::now();
-        let result = match tokio::time::timeout(spec.timeout, worker.exchange(&spec.call, slot, check)).await
-        {
+        let exchange = tokio::time::timeout(spec.timeout, worker.exchange(&spec.call, slot, check));
+        let timed = match &publisher {
+            Some(times) => tokio::select! {
+                r = exchange => r,
+                () = times.never_published(slot) => return,
+            },
+            None => exchange.await,
+        };
+        let result = match timed {
             Ok(r) => r,
             Err(_) => Err(ClientError::Timeout(spec.timeout)),
         };

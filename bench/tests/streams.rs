@@ -422,10 +422,14 @@ fn stalled_server_shows_in_corrected_per_message_latency() {
             s.stream
         );
         let subscribers: u64 = streams.parse().unwrap();
-        // 4 s at 200 messages/s, to every subscriber, each exactly once (order is checked).
-        assert_eq!(s.ok, 800 * subscribers, "{what}: messages received");
-        // The server caught up within the window: nothing was missed.
-        assert_eq!(s.missed_slots, Some(0), "{what}");
+        // 4 s at 200 messages/s, to every subscriber, each exactly once (order is checked): every
+        // slot is received or counted as missed. The server caught up within the window, so at
+        // most the last few slots are missed (on a loaded machine the broadcast publisher can
+        // release its final slot after the window's end; its subscribers then count it as missed
+        // rather than waiting a timeout for it).
+        let missed = s.missed_slots.expect("missed slots are counted");
+        assert_eq!(s.ok + missed, 800 * subscribers, "{what}: received + missed");
+        assert!(missed <= 8 * subscribers, "{what}: {missed} slots missed");
         // 800 messages: below the 1,000 a displayed p99 needs, so the stored value is read.
         let p99 = &rpcbench_reports::Percentile::P99;
         let corrected_p99 = s.latency_corrected.as_ref().unwrap().percentiles_ns[p99];
@@ -449,7 +453,13 @@ fn stalled_server_shows_in_corrected_per_message_latency() {
             "{what}: server CPU per message"
         );
         if kind == "broadcast" {
-            assert_eq!(stream.published, Some(800), "{what}");
+            let published = stream.published.expect("the publisher's count");
+            assert!((792..=800).contains(&published), "{what}: published {published}");
+            assert_eq!(
+                s.ok,
+                published * subscribers,
+                "{what}: every published message delivered"
+            );
             assert!(stream.slowest_subscriber.is_some());
         }
     }
